@@ -1,0 +1,1 @@
+"""Renderers of assessment results: table, JSON, NDJSON, Turtle/JSON-LD with PROV-O, FHIR."""

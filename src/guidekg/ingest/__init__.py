@@ -1,0 +1,56 @@
+"""Read patients from files: CSV case sheets, RDF (Turtle, N-Triples, JSON-LD) and FHIR.
+
+Every reader yields :class:`~guidekg.model.PatientRecord` objects in input order. A problem
+with one patient becomes a finding on that record (it is reported 'invalid', never
+dropped); a problem with the file as a whole raises :class:`InputError` naming the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ..model import Finding, PatientRecord
+from .errors import InputError
+
+RDF_SUFFIXES = {".ttl": "turtle", ".nt": "nt", ".jsonld": "json-ld", ".json-ld": "json-ld", ".rdf": "xml", ".owl": "xml", ".n3": "n3"}
+
+__all__ = ["InputError", "read_patients", "read_file"]
+
+
+def read_file(path: Path) -> Iterator[PatientRecord]:
+    """Patients of one input, chosen by suffix (a folder is read as a FHIR Bulk Data export)."""
+    if not path.exists():
+        raise InputError(str(path), None, "file not found")
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix in {".json", ".ndjson"}:
+        try:
+            from .fhir import read_fhir
+        except ImportError as exc:  # pragma: no cover - FHIR ingest is optional at import time
+            raise InputError(str(path), None, f"FHIR input is not available: {exc}") from exc
+        yield from read_fhir(path)
+    elif suffix == ".csv":
+        from .casesheet import read_csv
+
+        yield from read_csv(path)
+    elif suffix in RDF_SUFFIXES:
+        from .rdf import read_rdf
+
+        yield from read_rdf(path, RDF_SUFFIXES[suffix])
+    else:
+        raise InputError(str(path), None, f"unknown input type '{suffix}'; use .csv, {', '.join(sorted(RDF_SUFFIXES))}, FHIR .json/.ndjson or a Bulk Data folder")
+
+
+def read_patients(paths: Iterable[str | Path]) -> Iterator[PatientRecord]:
+    """All patients of all inputs in order; a patient id seen twice makes the later record invalid."""
+    seen: dict[str, str] = {}
+    for raw in paths:
+        for record in read_file(Path(raw)):
+            first = seen.get(record.iri)
+            if first is not None:
+                record.findings.append(Finding(
+                    f"duplicate patient id '{record.patient_id}' (first seen at {first})",
+                    path="patient_id", source=str(record.source)))
+            else:
+                seen[record.iri] = str(record.source)
+            yield record

@@ -1,0 +1,134 @@
+"""The CSV case sheet (ARCHITECTURE §4.2): one row a patient, empty cell = unknown.
+
+Columns and values are read from ``ontology/mappings/casesheet.csv``. An unknown column
+fails the whole file (a typo would otherwise silently lose a fact for every patient); a bad
+value fails only its row, which is reported 'invalid' with the line and field.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from rdflib import XSD, Literal, URIRef
+
+from ..model import Finding, PatientRecord, SourceRef
+from ..namespaces import patient_iri
+from ..vocabulary import Column, vocabulary
+from .defaults import apply_defaults
+from .errors import InputError
+
+_BOOLEAN = {"yes": True, "no": False}
+
+
+def _parse_cell(column: Column, raw: str, actions: dict[str, str]) -> tuple[list[object], str | None]:
+    """Values for one cell, or an error message."""
+    kind = column.kind
+    if kind == "integer":
+        try:
+            return [Literal(int(raw), datatype=XSD.integer)], None
+        except ValueError:
+            return [], f"'{raw}' is not a whole number"
+    if kind == "decimal":
+        try:
+            number = Decimal(raw)
+        except InvalidOperation:
+            return [], f"'{raw}' is not a number"
+        if not number.is_finite():
+            return [], f"'{raw}' is not a finite number"
+        return [Literal(number, datatype=XSD.decimal)], None
+    if kind == "date":
+        try:
+            if len(raw) != 10:
+                raise ValueError
+            return [Literal(dt.date.fromisoformat(raw).isoformat(), datatype=XSD.date)], None
+        except ValueError:
+            return [], f"'{raw}' is not a date (YYYY-MM-DD)"
+    if kind == "boolean":
+        value = _BOOLEAN.get(raw.lower())
+        if value is None:
+            return [], f"'{raw}' is not yes or no"
+        return [Literal(value)], None
+    if kind in ("enum", "enum-list", "action-list"):
+        parts = [p.strip() for p in raw.split(";")] if kind != "enum" else [raw]
+        parts = [p for p in parts if p]
+        table = actions if kind == "action-list" else column.values
+        values, unknown = [], []
+        for part in parts:
+            iri = table.get(part.lower())
+            (values.append(URIRef(iri)) if iri else unknown.append(part))
+        if unknown:
+            allowed = sorted({k for k in table}) if kind != "action-list" else None
+            hint = f"; allowed: {', '.join(allowed)}" if allowed else "; see the planned-action vocabulary in the README"
+            return [], f"unknown value {', '.join(repr(u) for u in unknown)}{hint}"
+        return values, None
+    return [Literal(raw, datatype=XSD.string)], None
+
+
+def read_csv(path: Path) -> Iterator[PatientRecord]:
+    vocab = vocabulary()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    if not text.strip():
+        raise InputError(str(path), None, "the file is empty (expected a header row and one row per patient)")
+    reader = csv.reader(text.splitlines(keepends=True))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except csv.Error as exc:
+        raise InputError(str(path), 1, f"malformed CSV header: {exc}") from exc
+    unknown = [h for h in header if h not in vocab.columns]
+    if unknown:
+        raise InputError(str(path), 1, f"unknown column {', '.join(repr(u) for u in unknown)}; known columns: {', '.join(vocab.columns)}")
+    if "patient_id" not in header:
+        raise InputError(str(path), 1, "the header has no 'patient_id' column")
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise InputError(str(path), 1, f"column {', '.join(dupes)} appears twice")
+    rows = 0
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            record = PatientRecord(f"line-{line}", patient_iri(f"{path.name}#line-{line}"), SourceRef(str(path), line))
+            record.findings.append(Finding(f"malformed CSV row: {exc}", source=str(record.source)))
+            rows += 1
+            yield record
+            continue
+        if not any(c.strip() for c in cells):
+            continue
+        rows += 1
+        yield _row(path, line, header, cells, vocab)
+    if rows == 0:
+        raise InputError(str(path), None, "the file has a header but no patient rows")
+
+
+def _row(path: Path, line: int, header: list[str], cells: list[str], vocab) -> PatientRecord:
+    source = SourceRef(str(path), line)
+    values = dict(zip(header, (c.strip() for c in cells)))
+    patient_id = values.get("patient_id", "")
+    record = PatientRecord(patient_id or f"line-{line}", patient_iri(patient_id or f"{path.name}#line-{line}"), source)
+    if not patient_id:
+        record.findings.append(Finding("patient_id is empty", path="patient_id", source=str(source)))
+    if len(cells) != len(header):
+        record.findings.append(Finding(
+            f"row has {len(cells)} fields but the header has {len(header)}", source=str(source)))
+    for name, raw in values.items():
+        if not raw:
+            continue
+        column = vocab.columns[name]
+        parsed, error = _parse_cell(column, raw, vocab.actions)
+        if error:
+            record.findings.append(Finding(f"field '{name}': {error}", path=name, source=str(source)))
+            continue
+        for value in parsed:
+            record.add(column.prop, value)
+    apply_defaults(record)
+    return record

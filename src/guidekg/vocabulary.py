@@ -1,0 +1,58 @@
+"""Input vocabularies read from the content files: case-sheet columns, actions, defaults.
+
+The CSV case sheet's columns and values map to ontology terms through
+``ontology/mappings/casesheet.csv``; planned actions match the ``skos:altLabel`` of the
+action individuals in ``core.ttl``; ``gk:whenAbsent`` gives the explicit 'not tested'
+value ingest records for a missing molecular result. Nothing here is clinical logic.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rdflib import RDF, RDFS, URIRef
+
+from . import resources
+from .namespaces import GK, SKOS, expand
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    prop: str
+    kind: str  # id | date | integer | decimal | boolean | enum | enum-list | action-list
+    values: dict[str, str] = field(default_factory=dict)  # lower-cased input value -> individual IRI
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    columns: dict[str, Column]
+    actions: dict[str, str]  # lower-cased label -> action IRI
+    when_absent: dict[str, str]  # property IRI -> default individual IRI
+    labels: dict[str, str]
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    """The input vocabulary, read once from the packaged content."""
+    columns: dict[str, Column] = {}
+    mapping = resources.data_dir("ontology") / "mappings" / "casesheet.csv"
+    with mapping.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            name = row["column"]
+            column = columns.get(name) or Column(name, expand(row["property"]), row["kind"], {})
+            if row["value"]:
+                column.values[row["value"].lower()] = expand(row["individual"])
+            columns[name] = column
+    core = resources.shared_graph("ontology", *resources.LOGIC_MODULES)
+    actions: dict[str, str] = {}
+    action_classes = {GK.Action} | set(core.transitive_subjects(RDFS.subClassOf, GK.Action))
+    for cls in action_classes:
+        for individual in core.subjects(RDF.type, cls):
+            for label in list(core.objects(individual, SKOS.altLabel)) + list(core.objects(individual, RDFS.label)):
+                actions.setdefault(str(label).lower(), str(individual))
+    when_absent = {str(p): str(v) for p, v in core.subject_objects(GK.whenAbsent)}
+    labels = {str(s): str(o) for s, o in core.subject_objects(RDFS.label) if isinstance(s, URIRef)}
+    return Vocabulary(columns, actions, when_absent, labels)
