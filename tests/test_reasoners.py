@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 
 from guidekg.namespaces import GK
-
 from patients import patient
 
 CASES = {

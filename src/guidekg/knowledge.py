@@ -7,7 +7,7 @@ recommendation's text and evidence once, not once per patient. Parameters are bo
 
 from __future__ import annotations
 
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 from rdflib import Graph, URIRef
@@ -18,7 +18,7 @@ from .logic import Axioms, read_axioms
 from .namespaces import GK, curie
 
 
-@lru_cache(maxsize=None)
+@cache
 def prepared(name: str):
     """A parsed, reusable SPARQL query from ``queries/`` by name."""
     return prepareQuery(resources.query_text(name))
@@ -68,7 +68,7 @@ class Knowledge:
         result = self.graph.query(prepared(query), initBindings={k: URIRef(v) for k, v in bindings.items()})
         return [{str(k): row[k] for k in result.vars} for row in result]
 
-    @lru_cache(maxsize=None)
+    @cache
     def evidence(self, item: str) -> tuple[dict[str, Any], ...]:
         out = []
         for row in self._rows("item_evidence", item=item):
@@ -77,11 +77,13 @@ class Knowledge:
                         "listed_in_source": _py(row["listed"])})
         return tuple(out)
 
-    @lru_cache(maxsize=None)
+    @cache
     def action(self, item: str) -> dict[str, Any]:
         labels: list[str] = []
         codes: list[dict[str, str]] = []
+        intent = "perform"
         for row in self._rows("item_actions", item=item):
+            intent = _py(row["intent"]) or intent
             label = _py(row["label"]) or _py(row["action"])
             if label not in labels:
                 labels.append(label)
@@ -89,9 +91,10 @@ class Knowledge:
                 code = {"system": str(row["system"]), "code": str(row["code"])}
                 if code not in codes:
                     codes.append(code)
-        return {"label": " + ".join(labels), "codes": codes}
+        label = " + ".join(labels)
+        return {"label": f"avoid: {label}" if intent == "avoid" else label, "intent": intent, "codes": codes}
 
-    @lru_cache(maxsize=None)
+    @cache
     def recommendations(self, cls: str) -> tuple[dict[str, Any], ...]:
         out = []
         for row in self._rows("class_recommendations", **{"class": cls}):
@@ -104,11 +107,11 @@ class Knowledge:
             })
         return tuple(out)
 
-    @lru_cache(maxsize=None)
+    @cache
     def class_alerts(self, cls: str) -> tuple[str, ...]:
         return tuple(str(row["alert"]) for row in self._rows("class_alerts", **{"class": cls}))
 
-    @lru_cache(maxsize=None)
+    @cache
     def alert(self, alert: str) -> dict[str, Any]:
         rows = self._rows("alert_details", alert=alert)
         row = rows[0] if rows else {}

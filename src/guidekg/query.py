@@ -67,8 +67,8 @@ def render(result: Result, fmt: str) -> str:
         names = [str(v) for v in result.vars]
         rows = [["" if row[v] is None else (curie(str(row[v])) if isinstance(row[v], URIRef) else str(row[v])) for v in result.vars] for row in result]
         widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
-        lines = ["  ".join(n.ljust(w) for n, w in zip(names, widths)), "  ".join("-" * w for w in widths)]
-        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+        lines = ["  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)), "  ".join("-" * w for w in widths)]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
         lines.append(f"({len(rows)} rows)")
         return "\n".join(lines)
     if fmt == "tsv":

@@ -7,7 +7,7 @@ finds the facts inconsistent; the clashing facts are named) or ``ok``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,7 @@ def _alerts_for(kb: Knowledge, classes: Iterable[str], findings: Iterable[Findin
         for alert in kb.class_alerts(cls):
             alerts.setdefault(alert, dict(kb.alert(alert), raised_by=curie(cls)))
     for finding in findings:
-        if finding.alert and finding.severity != "violation" or finding.alert and _is_safety(kb, finding.alert):
+        if finding.alert:
             entry = alerts.setdefault(finding.alert, dict(kb.alert(finding.alert), raised_by="shacl"))
             entry.setdefault("details", [])
             if finding.message not in entry["details"]:
@@ -67,17 +67,18 @@ def _alerts_for(kb: Knowledge, classes: Iterable[str], findings: Iterable[Findin
     return sorted(alerts.values(), key=lambda a: (_SEVERITY_ORDER.get(a["severity"], 3), a["id"]))
 
 
-def _is_safety(kb: Knowledge, alert: str) -> bool:
-    return kb.alert(alert)["severity"] == "violation"
-
-
 def assess(records: Sequence[PatientRecord], reasoner: Reasoner | str = "fast", explain: bool = False,
-           kb: Knowledge | None = None) -> list[PatientResult]:
-    """Assess already-read patient records; the building block of every front end."""
+           kb: Knowledge | None = None,
+           validator: Callable[[Sequence[PatientRecord]], dict[str, list[Finding]]] | None = None) -> list[PatientResult]:
+    """Assess already-read patient records; the building block of every front end.
+
+    ``validator`` replaces pySHACL (:func:`validate_records`) with an equivalent, e.g. the
+    compiled validator of the batch path (:mod:`guidekg.fastvalidate`).
+    """
     kb = kb or knowledge()
     engine = get_reasoner(reasoner) if isinstance(reasoner, str) else reasoner
     readable = [r for r in records if not r.ingest_failed]
-    shacl = validate_records(readable)
+    shacl = (validator or validate_records)(readable)
     usable = [r for r in readable if not any(f.severity == "violation" and not f.alert for f in shacl[r.iri])]
     reasoned: dict[str, Reasoned] = engine.realize(usable) if usable else {}
     evaluator = None
@@ -87,6 +88,9 @@ def assess(records: Sequence[PatientRecord], reasoner: Reasoner | str = "fast", 
         evaluator = Evaluator(kb.axioms)
     results: list[PatientResult] = []
     for record in records:
+        if record.ingest_failed:  # checked first: a duplicate id shares its IRI with a valid record
+            results.append(PatientResult(record, "invalid", validation=list(record.findings)))
+            continue
         findings = [f for f in record.findings] + shacl.get(record.iri, [])
         data_findings = [f for f in findings if not f.alert]
         verdict = reasoned.get(record.iri)

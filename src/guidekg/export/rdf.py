@@ -31,7 +31,7 @@ def add_results(graph: Graph, results: Sequence[PatientResult], reasoner: str, r
     agent = URIRef(f"https://w3id.org/guidekg/reasoner/{reasoner}")
     graph.add((run, RDF.type, PROV.Activity))
     graph.add((run, RDFS.label, Literal(f"guidekg {__version__} assessment with the {reasoner} reasoner")))
-    graph.add((run, PROV.startedAtTime, Literal(dt.datetime.now(dt.timezone.utc).isoformat(), datatype=XSD.dateTime)))
+    graph.add((run, PROV.startedAtTime, Literal(dt.datetime.now(dt.UTC).isoformat(), datatype=XSD.dateTime)))
     graph.add((run, PROV.used, URIRef(kb.version)))
     graph.add((run, PROV.wasAssociatedWith, agent))
     graph.add((agent, RDF.type, PROV.SoftwareAgent))

@@ -112,7 +112,7 @@ def read_csv(path: Path) -> Iterator[PatientRecord]:
 
 def _row(path: Path, line: int, header: list[str], cells: list[str], vocab) -> PatientRecord:
     source = SourceRef(str(path), line)
-    values = dict(zip(header, (c.strip() for c in cells)))
+    values = dict(zip(header, (c.strip() for c in cells), strict=False))  # ragged rows are reported above
     patient_id = values.get("patient_id", "")
     record = PatientRecord(patient_id or f"line-{line}", patient_iri(patient_id or f"{path.name}#line-{line}"), source)
     if not patient_id:
