@@ -73,7 +73,8 @@ class Knowledge:
         out = []
         for row in self._rows("item_evidence", item=item):
             out.append({"id": _py(row["source"]), "citation": _py(row["citation"]), "year": _py(row["year"]),
-                        "doi": _py(row["doi"]), "pmid": _py(row["pmid"]),
+                        "doi": " ".join(str(row["doi"] or "").split()) or None,
+                        "pmid": " ".join(str(row["pmid"] or "").split()) or None,
                         "listed_in_source": _py(row["listed"])})
         return tuple(out)
 
@@ -91,7 +92,7 @@ class Knowledge:
                 code = {"system": str(row["system"]), "code": str(row["code"])}
                 if code not in codes:
                     codes.append(code)
-        label = " + ".join(labels)
+        label = "; ".join(labels)
         return {"label": f"avoid: {label}" if intent == "avoid" else label, "intent": intent, "codes": codes}
 
     @cache

