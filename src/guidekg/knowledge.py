@@ -24,6 +24,12 @@ def prepared(name: str):
     return prepareQuery(resources.query_text(name))
 
 
+def _statement_order(statement: str) -> tuple[int, str]:
+    """S2 before S10: statements sort by their number in the source."""
+    digits = "".join(ch for ch in statement.rsplit(":S", 1)[-1] if ch.isdigit())
+    return (int(digits) if digits else 0, statement)
+
+
 def _py(value: Any) -> Any:
     if value is None:
         return None
@@ -100,10 +106,13 @@ class Knowledge:
         out = []
         for row in self._rows("class_recommendations", **{"class": cls}):
             rec = str(row["rec"])
+            statements = sorted((curie(s) for s in str(row["statements"] or "").split()), key=_statement_order)
+            amends = [curie(a) for a in str(row["amends"] or "").split()]
             out.append({
                 "id": curie(rec), "category": _py(row["category"]), "label": _py(row["text"]) or _py(row["label"]),
                 "title": _py(row["label"]), "action": self.action(rec), "strength": _py(row["strength"]),
-                "source_statement": _py(row["statement"]), "amends": _py(row["amends"]),
+                "source_statement": statements[0] if statements else None, "source_statements": statements,
+                "amends": amends[0] if amends else None,
                 "evidence": list(self.evidence(rec)),
             })
         return tuple(out)
