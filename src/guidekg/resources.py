@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rdflib import Graph
 
-ONTOLOGY_MODULES: tuple[str, ...] = ("core", "guideline", "evidence", "statements", "terminology")
+ONTOLOGY_MODULES: tuple[str, ...] = ("core", "guideline", "evidence", "statements", "terminology", "codesystem")
 """Modules of the guideline knowledge graph, in load order."""
 
 LOGIC_MODULES: tuple[str, ...] = ("core", "guideline")
