@@ -1,0 +1,201 @@
+"""Load test for ``guidekg serve``: concurrent clients mixing /sparql and /recommend on loopback.
+
+Starts a server (``guidekg serve`` on a free 127.0.0.1 port, stopped by its pid at the end)
+or targets one given with ``--url`` (loopback only). Each client thread sends up to
+``--requests`` requests or stops at ``--duration`` seconds, whichever comes first; prints
+throughput, p50/p95/p99 latency per endpoint and the error count.
+
+``--compare-stores`` also times the same queries in-process on rdflib and on pyoxigraph over
+the served dataset: the measurement behind the server's choice of pyoxigraph.
+
+    python benchmarks/load_server.py --clients 8 --requests 200 --duration 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+QUERIES = ("patient_status", "cohort_summary", "recommendations", "alerts")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def sample_csv(rows: int) -> tuple[Path, bytes]:
+    lines = (ROOT / "examples" / "patients.csv").read_text(encoding="utf-8").splitlines()
+    path = Path(tempfile.mkdtemp(prefix="guidekg-load-")) / "patients.csv"
+    path.write_text("\n".join(lines[: rows + 1]) + "\n", encoding="utf-8")
+    one = ("\n".join(lines[:2]) + "\n").encode("utf-8")
+    return path, one
+
+
+def start_server(data: Path, workers: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    command = [sys.executable, "-m", "guidekg.cli", "serve", "--port", str(port), "--workers", str(workers), "--data", str(data)]
+    log = Path(tempfile.mkdtemp(prefix="guidekg-load-")) / "server.log"
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("wb"), start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+            raise SystemExit(f"the server exited with {process.returncode}:\n" + "\n".join(tail))
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGTERM)
+    raise SystemExit("the server did not start within 300 s")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def run_load(url: str, clients: int, requests: int, duration: float, recommend_share: float, body: bytes) -> dict:
+    from guidekg.query import load_query
+
+    texts = [load_query(name) for name in QUERIES]
+    latencies: dict[str, list[float]] = {"sparql": [], "recommend": []}
+    errors: dict[str, int] = {}
+    lock = threading.Lock()
+    stop_at = time.monotonic() + duration
+
+    def client(index: int) -> None:
+        rng = random.Random(index)
+        with httpx.Client(timeout=120) as http:
+            for _ in range(requests):
+                if time.monotonic() > stop_at:
+                    return
+                kind = "recommend" if rng.random() < recommend_share else "sparql"
+                started = time.perf_counter()
+                try:
+                    if kind == "sparql":
+                        response = http.get(f"{url}/sparql", params={"query": rng.choice(texts)},
+                                            headers={"Accept": "application/sparql-results+json"})
+                    else:
+                        response = http.post(f"{url}/recommend", content=body, headers={"Content-Type": "text/csv"})
+                    problem = None if response.status_code == 200 else f"HTTP {response.status_code}"
+                except httpx.HTTPError as exc:
+                    problem = type(exc).__name__
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies[kind].append(elapsed)
+                    if problem:
+                        errors[problem] = errors.get(problem, 0) + 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    total = sum(len(v) for v in latencies.values())
+    report = {"clients": clients, "seconds": round(wall, 2), "requests": total,
+              "throughput_rps": round(total / wall, 1) if wall else 0.0, "errors": errors}
+    for kind, values in [("all", latencies["sparql"] + latencies["recommend"]), *latencies.items()]:
+        report[kind] = {"n": len(values), **{f"p{q}_ms": round(percentile(values, q) * 1000, 1) for q in (50, 95, 99)},
+                        "mean_ms": round(statistics.fmean(values) * 1000, 1) if values else None}
+    return report
+
+
+def compare_stores(data: Path, repeat: int) -> dict:
+    """Median time per query on rdflib vs pyoxigraph, same dataset, same queries."""
+    import pyoxigraph as ox
+
+    from guidekg.query import load_query
+    from guidekg.recommend import recommend
+    from guidekg.server.dataset import knowledge_dataset
+
+    dataset = knowledge_dataset(recommend([data]), "fast")
+    dataset.default_union = True
+    store = ox.Store()
+    store.load(dataset.serialize(format="nquads").encode("utf-8"), format=ox.RdfFormat.N_QUADS)
+    out = {}
+    for name in QUERIES:
+        text = load_query(name)
+        timings = {"rdflib": [], "pyoxigraph": []}
+        for _ in range(repeat):
+            started = time.perf_counter()
+            rows_rdflib = len(list(dataset.query(text)))
+            timings["rdflib"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            rows_ox = len(list(store.query(text, use_default_graph_as_union=True)))
+            timings["pyoxigraph"].append(time.perf_counter() - started)
+        rdf, oxi = statistics.median(timings["rdflib"]), statistics.median(timings["pyoxigraph"])
+        out[name] = {"rows": [rows_rdflib, rows_ox], "rdflib_ms": round(rdf * 1000, 2), "pyoxigraph_ms": round(oxi * 1000, 2),
+                     "ratio": round(rdf / oxi, 1) if oxi else None}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", help="target a running server on loopback instead of starting one")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=200, help="per client (default 200)")
+    parser.add_argument("--duration", type=float, default=30.0, help="stop after this many seconds (default 30)")
+    parser.add_argument("--recommend-share", type=float, default=0.05, help="share of requests to /recommend (default 0.05)")
+    parser.add_argument("--patients", type=int, default=21, help="patients served from examples/patients.csv")
+    parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2))
+    parser.add_argument("--compare-stores", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if not (1 <= args.clients <= 64 and 1 <= args.requests <= 10_000 and 0 < args.duration <= 600):
+        parser.error("keep the load bounded: 1-64 clients, 1-10000 requests each, at most 600 s")
+    data, body = sample_csv(args.patients)
+    process = None
+    url = args.url
+    if url and urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("load tests run against loopback only")
+    if not url:
+        process, url = start_server(data, args.workers)
+    try:
+        report = {"url": url, "workers": args.workers if process else None,
+                  **run_load(url, args.clients, args.requests, args.duration, args.recommend_share, body)}
+        report["server"] = httpx.get(f"{url}/health", timeout=10).json()
+    finally:
+        if process is not None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(30)
+    if args.compare_stores:
+        report["stores"] = compare_stores(data, 5)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{report['requests']} requests from {report['clients']} clients in {report['seconds']} s: "
+          f"{report['throughput_rps']} req/s, errors {sum(report['errors'].values())} {report['errors'] or ''}")
+    for kind in ("all", "sparql", "recommend"):
+        r = report[kind]
+        print(f"  {kind:9} n={r['n']:5}  p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  p99 {r['p99_ms']} ms")
+    for name, r in report.get("stores", {}).items():
+        print(f"  store {name:17} rdflib {r['rdflib_ms']} ms  pyoxigraph {r['pyoxigraph_ms']} ms  ({r['ratio']}x, rows {r['rows']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

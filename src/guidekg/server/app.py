@@ -1,0 +1,196 @@
+"""The HTTP front: SPARQL 1.1 Protocol at ``/sparql``, ``POST /recommend``, ``GET /health``.
+
+This module only speaks HTTP: it reads and limits request bodies, checks the update key,
+and hands every query, update and assessment to the worker pool (:mod:`.pool`), which runs
+it in a separate process under a time limit. The event loop never evaluates SPARQL or runs
+a reasoner itself, so a slow request cannot stall the others.
+
+Protocol: https://www.w3.org/TR/sparql11-protocol/ (query via GET, POST form, POST direct;
+update via POST form or direct), Service Description at ``GET /sparql`` with no query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from contextlib import asynccontextmanager
+from importlib import resources as importlib_resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from rdflib import Graph, URIRef
+
+from .. import __version__
+from .assess import INPUT_TYPES
+from .dataset import knowledge_dataset, named_graphs
+from .limits import BodyTooLarge, ServerConfig, read_body, update_refusal
+from .pool import WorkerPool
+from .results import NotAcceptable, negotiate
+from .sparql import QueryRequest, Reply, UpdateRequest
+from .worker import RecommendRequest, WorkerSettings
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+DESCRIPTION_TYPES = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
+                     "application/rdf+xml": "xml"}
+QUERY_BODY = {"content": {"application/sparql-query": {"schema": {"type": "string"}},
+                          "application/sparql-update": {"schema": {"type": "string"}},
+                          "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+                              "query": {"type": "string"}, "update": {"type": "string"},
+                              "default-graph-uri": {"type": "array", "items": {"type": "string"}},
+                              "named-graph-uri": {"type": "array", "items": {"type": "string"}}}}}}}
+RECOMMEND_BODY = {"content": {media: {"schema": {"type": "string"}} for media in INPUT_TYPES}}
+
+
+def build_dataset_file(config: ServerConfig, folder: Path) -> tuple[Path, dict[str, int]]:
+    """Assess ``config.data`` and write the served dataset as N-Quads (what every worker loads)."""
+    results = []
+    if config.data:
+        from ..recommend import recommend
+
+        results = recommend(config.data, reasoner=config.reasoner)
+    dataset = knowledge_dataset(results, config.reasoner)
+    path = folder / "dataset.nq"
+    dataset.serialize(destination=str(path), format="nquads")
+    graphs = named_graphs(dataset)
+    return path, {"patients": len(results), "graphs": len(graphs), "triples": sum(len(g) for g in graphs)}
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _response(reply: Reply) -> Response:
+    return Response(content=reply.body, status_code=reply.status, media_type=reply.media_type, headers=reply.headers)
+
+
+def _text(status: int, message: str) -> Response:
+    return _response(Reply.text(status, message))
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    """The application; assesses ``config.data`` now, starts the workers when the server starts."""
+    config.check()
+    folder = Path(tempfile.mkdtemp(prefix="guidekg-serve-"))
+    try:
+        dataset_path, info = build_dataset_file(config, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    settings = WorkerSettings(str(dataset_path), config.reasoner, config.max_results)
+    pool = WorkerPool(settings, size=config.workers, queue_timeout=max(config.query_timeout, 5.0))
+    assessors = WorkerPool(settings, size=config.assess_workers, queue_timeout=config.recommend_timeout)
+    template = importlib_resources.files("guidekg.server").joinpath("service_description.ttl").read_text(encoding="utf-8")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        await asyncio.gather(pool.start(), assessors.start())
+        try:
+            yield
+        finally:
+            await asyncio.gather(pool.close(), assessors.close())
+            shutil.rmtree(folder, ignore_errors=True)
+
+    app = FastAPI(title="guidekg", version=__version__, lifespan=lifespan,
+                  description="SPARQL 1.1 endpoint over the guideline knowledge graph and a treatment recommendation API.")
+    app.state.config, app.state.pool, app.state.assessors, app.state.info = config, pool, assessors, info
+
+    def service_description(request: Request) -> Response:
+        try:
+            media = negotiate(request.headers.get("accept"), list(DESCRIPTION_TYPES))
+        except NotAcceptable as exc:
+            return _text(406, str(exc))
+        endpoint = str(request.url.replace(query=""))
+        graph = Graph().parse(data=template, format="turtle", publicID=endpoint)
+        if config.allow_update:
+            graph.add((URIRef(endpoint + "#service"), URIRef(SD + "supportedLanguage"), URIRef(SD + "SPARQL11Update")))
+        graph.bind("sd", SD)
+        return Response(graph.serialize(format=DESCRIPTION_TYPES[media]), media_type=media)
+
+    async def run_query(request: Request, query: str, default: list[str], named: list[str]) -> Response:
+        payload = QueryRequest(query, request.headers.get("accept"), tuple(default), tuple(named))
+        return _response(await pool.call(payload, config.query_timeout, "query"))
+
+    async def run_update(request: Request, update: str, params: dict[str, list[str]]) -> Response:
+        refusal = update_refusal(config, request)
+        if refusal:
+            return _text(403, refusal)
+        if params.get("using-graph-uri") or params.get("using-named-graph-uri"):
+            return _text(400, "using-graph-uri and using-named-graph-uri are not supported; use USING/WITH in the update")
+        return _response(await pool.call(UpdateRequest(update), config.query_timeout, "update"))
+
+    @app.get("/health", summary="Liveness and what is being served")
+    async def health() -> JSONResponse:
+        stats, other = pool.stats, assessors.stats
+        up = stats.workers > 0 and other.workers > 0
+        body: dict[str, Any] = {"status": "ok" if up else "degraded", "version": __version__, **info,
+                                "workers": stats.workers, "assess_workers": other.workers,
+                                "requests": stats.requests + other.requests, "timeouts": stats.timeouts + other.timeouts,
+                                "workers_replaced": stats.replaced + other.replaced, "updates": stats.updates,
+                                "read_only": not config.allow_update}
+        return JSONResponse(body, status_code=200 if up else 503)
+
+    @app.get("/sparql", summary="SPARQL query via GET; the Service Description when there is no query",
+             response_class=Response)
+    async def sparql_get(request: Request) -> Response:
+        params = request.query_params
+        if "update" in params:
+            return _text(400, "SPARQL Update must be sent with POST (SPARQL 1.1 Protocol §2.2)")
+        if "query" not in params:
+            return service_description(request)
+        queries = params.getlist("query")
+        if len(queries) != 1:
+            return _text(400, "give exactly one 'query' parameter")
+        return await run_query(request, queries[0], params.getlist("default-graph-uri"), params.getlist("named-graph-uri"))
+
+    @app.post("/sparql", summary="SPARQL query or update via POST (form, sparql-query or sparql-update body)",
+              response_class=Response, openapi_extra={"requestBody": QUERY_BODY})
+    async def sparql_post(request: Request) -> Response:
+        try:
+            raw = await read_body(request, config.max_body)
+            body = raw.decode("utf-8")
+        except BodyTooLarge as exc:
+            return _text(413, str(exc))
+        except UnicodeDecodeError:
+            return _text(400, "the request body is not UTF-8")
+        url_params = {k: request.query_params.getlist(k) for k in request.query_params}
+        media = _media_type(request)
+        if media == "application/x-www-form-urlencoded":
+            form = parse_qs(body, keep_blank_values=True)
+            queries, updates = form.get("query", []), form.get("update", [])
+            if len(queries) + len(updates) != 1:
+                return _text(400, "give exactly one 'query' or one 'update' parameter")
+            if updates:
+                return await run_update(request, updates[0], form)
+            return await run_query(request, queries[0], form.get("default-graph-uri", []), form.get("named-graph-uri", []))
+        if media == "application/sparql-query":
+            return await run_query(request, body, url_params.get("default-graph-uri", []), url_params.get("named-graph-uri", []))
+        if media == "application/sparql-update":
+            return await run_update(request, body, url_params)
+        return _text(415, "POST a query as application/sparql-query or application/x-www-form-urlencoded, "
+                          "an update as application/sparql-update or application/x-www-form-urlencoded")
+
+    @app.post("/recommend", summary="Assess patients (Turtle, CSV, FHIR Bundle) and return recommendations (JSON or FHIR)",
+              response_class=Response, openapi_extra={"requestBody": RECOMMEND_BODY})
+    async def recommend(request: Request, explain: bool = False) -> Response:
+        media = _media_type(request)
+        if media not in INPUT_TYPES:
+            return JSONResponse({"error": f"unsupported Content-Type '{media}'", "supported": sorted(INPUT_TYPES)}, status_code=415)
+        try:
+            body = await read_body(request, config.max_body)
+        except BodyTooLarge as exc:
+            return JSONResponse({"error": str(exc)}, status_code=413)
+        payload = RecommendRequest(body, media, request.headers.get("accept"), explain)
+        return _response(await assessors.call(payload, config.recommend_timeout, "assessment"))
+
+    return app
+
+
+def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
+    """Run the server in the foreground until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_app(config), host=host, port=port, log_level=log_level)

@@ -1,0 +1,193 @@
+"""SPARQL result formats and content negotiation for the endpoint.
+
+The four standard result formats are written here rather than by pyoxigraph's serializer
+because the endpoint must stop at the result-size limit *before* serializing: solutions are
+pulled one by one up to ``limit + 1`` and only then written, so a runaway result never
+fills memory. Graph results (CONSTRUCT/DESCRIBE) are counted the same way and then
+serialized by pyoxigraph.
+
+Specs: SPARQL 1.1 Query Results JSON / XML / CSV and TSV formats (W3C Recommendations).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+RESULT_TYPES: dict[str, str] = {
+    "application/sparql-results+json": "json",
+    "application/sparql-results+xml": "xml",
+    "text/csv": "csv",
+    "text/tab-separated-values": "tsv",
+    "application/json": "json",
+    "application/xml": "xml",
+    "text/xml": "xml",
+}
+"""Media types a SELECT/ASK result can be sent as (first = the default)."""
+
+GRAPH_TYPES: dict[str, ox.RdfFormat] = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "text/plain": ox.RdfFormat.N_TRIPLES,
+    "application/x-turtle": ox.RdfFormat.TURTLE,
+}
+"""Media types a CONSTRUCT/DESCRIBE result can be sent as (first = the default)."""
+
+CANONICAL = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
+             "csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8"}
+
+
+class NotAcceptable(Exception):
+    """No media type in the Accept header can carry this kind of result (HTTP 406)."""
+
+
+def negotiate(accept: str | None, offers: Sequence[str]) -> str:
+    """The offered media type the client prefers (RFC 9110 §12.5.1 q-values; ties keep offer order)."""
+    if not accept or not accept.strip():
+        return offers[0]
+    ranges: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept.split(",")):
+        pieces = [p.strip() for p in part.split(";")]
+        media = pieces[0].lower()
+        if not media:
+            continue
+        quality = 1.0
+        for param in pieces[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((quality, index, media))
+    best, best_quality = None, 0.0
+    for offer in offers:
+        quality = _quality(offer, ranges)
+        if quality > best_quality:
+            best, best_quality = offer, quality
+    if best is None:
+        raise NotAcceptable(f"none of the accepted types ({accept}) can carry this result; offered: {', '.join(offers)}")
+    return best
+
+
+def _quality(offer: str, ranges: list[tuple[float, int, str]]) -> float:
+    """Quality of the most specific range matching ``offer`` (exact beats type/* beats */*)."""
+    kind = offer.split("/")[0]
+    found: tuple[int, float] | None = None
+    for quality, _, media in ranges:
+        specificity = 3 if media == offer else 2 if media == f"{kind}/*" else 1 if media == "*/*" else 0
+        if specificity and (found is None or specificity > found[0]):
+            found = (specificity, quality)
+    return found[1] if found else 0.0
+
+
+def take(items: Iterable, limit: int) -> tuple[list, bool]:
+    """At most ``limit`` items, and whether there were more."""
+    out = []
+    for item in items:
+        if len(out) >= limit:
+            return out, True
+        out.append(item)
+    return out, False
+
+
+def _json_term(term) -> dict[str, str]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value != XSD_STRING:
+            out["datatype"] = term.datatype.value
+        return out
+    return {"type": "triple", "value": str(term)}
+
+
+def _xml_term(term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<uri>{escape(term.value)}</uri>"
+    if isinstance(term, ox.BlankNode):
+        return f"<bnode>{escape(term.value)}</bnode>"
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+        if term.datatype.value != XSD_STRING:
+            return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
+        return f"<literal>{escape(term.value)}</literal>"
+    return f"<literal>{escape(str(term))}</literal>"
+
+
+def _csv_term(term) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    if isinstance(term, (ox.NamedNode, ox.Literal)):
+        return term.value
+    return str(term)
+
+
+def _tsv_term(term) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.Literal) and term.datatype.value == XSD_STRING:
+        return str(ox.Literal(term.value))  # RDF 1.1: a simple literal, written without its datatype
+    return str(term)  # pyoxigraph's str() is the N-Triples/Turtle form the TSV format requires
+
+
+def select_results(variables: Sequence[str], rows: Sequence[Sequence], fmt: str) -> bytes:
+    """Solutions of a select query (each a sequence of terms or None, in ``variables`` order) in one format."""
+    if fmt == "json":
+        bindings = [{v: _json_term(t) for v, t in zip(variables, row, strict=True) if t is not None} for row in rows]
+        return json.dumps({"head": {"vars": list(variables)}, "results": {"bindings": bindings}},
+                          ensure_ascii=False).encode("utf-8")
+    if fmt == "xml":
+        out = ['<?xml version="1.0"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">', "<head>"]
+        out += [f"<variable name={quoteattr(v)}/>" for v in variables]
+        out += ["</head>", "<results>"]
+        for row in rows:
+            out.append("<result>")
+            out += [f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
+                    for v, t in zip(variables, row, strict=True) if t is not None]
+            out.append("</result>")
+        out += ["</results>", "</sparql>"]
+        return ("\n".join(out) + "\n").encode("utf-8")
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(variables)
+        writer.writerows([_csv_term(t) for t in row] for row in rows)
+        return buffer.getvalue().encode("utf-8")
+    if fmt == "tsv":
+        lines = ["\t".join(f"?{v}" for v in variables)]
+        lines += ["\t".join(_tsv_term(t) for t in row) for row in rows]
+        return ("\n".join(lines) + "\n").encode("utf-8")
+    raise ValueError(f"unknown result format {fmt!r}")
+
+
+def ask_result(answer: bool, fmt: str) -> bytes:
+    if fmt == "json":
+        return json.dumps({"head": {}, "boolean": answer}).encode("utf-8")
+    if fmt == "xml":
+        return (f'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n'
+                f"<head/>\n<boolean>{'true' if answer else 'false'}</boolean>\n</sparql>\n").encode()
+    return b"true\n" if answer else b"false\n"  # CSV/TSV define no boolean form; this is the common practice
+
+
+def graph_result(triples: Sequence[ox.Triple], media_type: str, prefixes: dict[str, str] | None = None) -> bytes:
+    fmt = GRAPH_TYPES[media_type]
+    use_prefixes = prefixes if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML) else None
+    return ox.serialize(triples, format=fmt, prefixes=use_prefixes) or b""
