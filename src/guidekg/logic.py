@@ -170,11 +170,24 @@ _REFUSED_TBOX = (
 )
 
 
+def _owner(graph: Graph, node: Node) -> str:
+    """The named class (or property) an anonymous expression belongs to, for error messages."""
+    seen: set[Node] = set()
+    while isinstance(node, BNode) and node not in seen:
+        seen.add(node)
+        parents = [s for s, _ in graph.subject_predicates(node)]
+        if not parents:
+            return f"an anonymous expression ({node.n3()})"
+        node = parents[0]
+    return str(node)
+
+
 def read_axioms(graph: Graph) -> Axioms:
     """Read the logical content of an ontology graph; refuse what cannot be evaluated exactly."""
     for predicate in _REFUSED_TBOX:
         for subject, _, _ in graph.triples((None, predicate, None)):
-            raise UnsupportedConstruct(f"{subject}: {predicate} is not supported; supported: {'; '.join(SUPPORTED)}")
+            raise UnsupportedConstruct(
+                f"{_owner(graph, subject)}: {predicate} is not supported; supported: {'; '.join(SUPPORTED)}")
     for kind in (OWL.TransitiveProperty, OWL.SymmetricProperty, OWL.InverseFunctionalProperty, OWL.ReflexiveProperty):
         for subject in graph.subjects(RDF.type, kind):
             raise UnsupportedConstruct(f"{subject}: {kind} is not supported")

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from .explain import because
+from .fastvalidate import validate_fast
 from .ingest import read_patients
 from .knowledge import Knowledge, knowledge
 from .model import Finding, PatientRecord, Reasoned, Status
 from .namespaces import curie
 from .reasoning import Reasoner, get_reasoner
-from .validate import validate_records
 
 _SEVERITY_ORDER = {"violation": 0, "warning": 1, "info": 2}
 
@@ -72,13 +72,14 @@ def assess(records: Sequence[PatientRecord], reasoner: Reasoner | str = "fast", 
            validator: Callable[[Sequence[PatientRecord]], dict[str, list[Finding]]] | None = None) -> list[PatientResult]:
     """Assess already-read patient records; the building block of every front end.
 
-    ``validator`` replaces pySHACL (:func:`validate_records`) with an equivalent, e.g. the
-    compiled validator of the batch path (:mod:`guidekg.fastvalidate`).
+    Validation defaults to the shapes compiled to Python checks (:mod:`guidekg.fastvalidate`),
+    which tests prove equal to pySHACL and which fall back to pySHACL for any shape or value
+    they cannot handle; pass ``validator=validate_records`` to force pySHACL itself.
     """
     kb = kb or knowledge()
     engine = get_reasoner(reasoner) if isinstance(reasoner, str) else reasoner
     readable = [r for r in records if not r.ingest_failed]
-    shacl = (validator or validate_records)(readable)
+    shacl = (validator or validate_fast)(readable)
     usable = [r for r in readable if not any(f.severity == "violation" and not f.alert for f in shacl[r.iri])]
     reasoned: dict[str, Reasoned] = engine.realize(usable) if usable else {}
     evaluator = None

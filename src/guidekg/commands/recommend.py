@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..recommend import exit_code, recommend
 from .common import add_reasoner, write_output
 
-FORMATS = ("table", "json", "turtle", "jsonld", "fhir")
+FORMATS = ("table", "json", "ndjson", "turtle", "jsonld", "fhir")
 
 
 def add_parser(sub):
     p = sub.add_parser("recommend", help="assess patients (CSV, Turtle/JSON-LD, FHIR) and print recommendations")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="CSV case sheet, RDF file, FHIR JSON/NDJSON or Bulk Data folder")
-    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--format", choices=FORMATS, default="table",
+                   help="ndjson streams one JSON object a line with bounded memory (for populations)")
     add_reasoner(p)
     p.add_argument("--explain", action="store_true", help="say which facts put the patient in each class, and each recommendation's evidence trail")
     p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for --format ndjson (default 1)")
+    p.add_argument("--chunk-size", type=int, default=2000, metavar="N", help="patients per chunk for --format ndjson")
     return p
 
 
+def _run_ndjson(args) -> int:
+    from ..batch import run_batch
+
+    progress = sys.stderr if sys.stderr.isatty() else None
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            summary = run_batch(args.inputs, handle, reasoner=args.reasoner, explain=args.explain,
+                                workers=args.workers, chunk_size=args.chunk_size, progress=progress)
+    else:
+        summary = run_batch(args.inputs, sys.stdout, reasoner=args.reasoner, explain=args.explain,
+                            workers=args.workers, chunk_size=args.chunk_size, progress=progress)
+    sys.stderr.write(summary.line() + "\n")
+    return summary.exit_code
+
+
 def run(args) -> int:
+    if args.format == "ndjson":
+        return _run_ndjson(args)
     results = recommend(args.inputs, reasoner=args.reasoner, explain=args.explain)
     if args.format == "json":
         from ..export.json import render_json

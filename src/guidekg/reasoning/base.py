@@ -49,10 +49,16 @@ def reasoner_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+_INSTANCES: dict[str, Reasoner] = {}
+
+
 def get_reasoner(name: str) -> Reasoner:
-    """Build a reasoner by name; unknown names list the known ones."""
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown reasoner '{name}'; choose one of: {', '.join(reasoner_names())}") from None
-    return factory()
+    """The process-wide reasoner of that name (built once: reading the axioms costs ~80 ms);
+    unknown names list the known ones."""
+    if name not in _INSTANCES:
+        try:
+            factory = _REGISTRY[name]
+        except KeyError:
+            raise ValueError(f"unknown reasoner '{name}'; choose one of: {', '.join(reasoner_names())}") from None
+        _INSTANCES[name] = factory()
+    return _INSTANCES[name]

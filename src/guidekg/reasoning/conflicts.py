@@ -22,12 +22,21 @@ def _show(value: Node) -> str:
     return f'"{value}"'
 
 
+def visible_facts(facts: dict[str, list[Node]]) -> dict[str, list[Node]]:
+    """The facts an OWL 2 reasoner sees: literals outside the OWL 2 datatype map are dropped."""
+    return {p: [v for v in vs if not isinstance(v, Literal) or v.datatype is None or str(v.datatype) in OWL2_DATATYPES]
+            for p, vs in facts.items()}
+
+
 def find_conflicts(evaluator: Evaluator, facts: dict[str, list[Node]], asserted: tuple[str, ...]) -> list[str]:
     """Human-readable descriptions of every clash in one patient's facts; empty if consistent."""
-    ax: Axioms = evaluator.ax
-    visible = {p: [v for v in vs if not isinstance(v, Literal) or str(v.datatype or "") in OWL2_DATATYPES or v.datatype is None]
-               for p, vs in facts.items()}
+    visible = visible_facts(facts)
     classes, saturated = evaluator.saturate(visible, asserted)
+    return conflicts_in(evaluator.ax, visible, classes, saturated)
+
+
+def conflicts_in(ax: Axioms, visible: dict[str, list[Node]], classes: set[str], saturated: dict[str, list[Node]]) -> list[str]:
+    """The clashes of an already saturated patient (lets the fast reasoner saturate once)."""
     problems: list[str] = []
     for prop in sorted(ax.functional):
         values = saturated.get(prop, [])

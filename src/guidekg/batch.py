@@ -1,0 +1,339 @@
+"""The streaming population path: patients in, NDJSON out, bounded memory, input order.
+
+``guidekg recommend BIG.csv --format ndjson [--workers N]`` runs here. Inputs are read in
+chunks (:data:`CHUNK_SIZE` patients); each chunk is parsed, validated (the compiled shapes of
+:mod:`guidekg.fastvalidate`, equal to pySHACL), reasoned (the memoised fast engine) and
+rendered by one worker process, and chunks are written back in input order as they finish,
+with at most ``2 x workers`` chunks in flight. Every input patient yields exactly one line,
+including malformed rows ('invalid', with their line number); the summary counts add up to
+the number of patients read.
+
+A CSV case sheet is streamed from disk and parsed in the workers (rows travel as strings, so
+the parent only splits lines and checks patient ids for duplicates). Other inputs (RDF, FHIR)
+are read by their readers in the parent and travel as records.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from .ingest import read_file
+from .ingest.casesheet import _parse_cell
+from .ingest.defaults import apply_defaults
+from .ingest.errors import InputError
+from .model import Finding, PatientRecord, SourceRef
+from .namespaces import patient_iri
+from .vocabulary import vocabulary
+
+CHUNK_SIZE = 2000
+
+# A chunk of work: ("csv", path, header, rows[(line, cells, duplicate_of)]) or ("records", records).
+Chunk = tuple
+
+
+@dataclass
+class Summary:
+    """What a batch run did; ``total`` always equals the number of input patients."""
+
+    ok: int = 0
+    invalid: int = 0
+    contradictory: int = 0
+    violations: int = 0  # ok patients with a violation-severity alert
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return self.ok + self.invalid + self.contradictory
+
+    def add(self, other: dict[str, int]) -> None:
+        self.ok += other["ok"]
+        self.invalid += other["invalid"]
+        self.contradictory += other["contradictory"]
+        self.violations += other["violations"]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.invalid or self.contradictory or self.violations else 0
+
+    def line(self) -> str:
+        rate = self.total / self.seconds if self.seconds else 0.0
+        return (f"guidekg: {self.total:,} patients: {self.ok:,} ok, {self.invalid:,} invalid, "
+                f"{self.contradictory:,} contradictory ({self.seconds:.1f} s, {rate:,.0f} patients/s)")
+
+
+# ------------------------------------------------------------------------------ reading
+
+class _Duplicates:
+    """Patient ids seen so far, as 64-bit digests (about 100 bytes a patient, not the id text)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, str] = {}
+
+    def check(self, iri: str, source: SourceRef) -> str | None:
+        digest = int.from_bytes(hashlib.blake2b(iri.encode(), digest_size=8).digest(), "little")
+        first = self._seen.get(digest)
+        if first is not None:
+            return first
+        self._seen[digest] = str(source)
+        return None
+
+
+def _csv_chunks(path: Path, duplicates: _Duplicates, chunk_size: int) -> Iterator[Chunk]:
+    """Stream a case sheet: the header is checked here exactly as the whole-file reader does."""
+    vocab = vocabulary()
+    handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+    with handle:
+        reader = csv.reader(handle)
+        try:
+            header = [h.strip() for h in next(reader)]
+        except StopIteration:
+            raise InputError(str(path), None, "the file is empty (expected a header row and one row per patient)") from None
+        except csv.Error as exc:
+            raise InputError(str(path), 1, f"malformed CSV header: {exc}") from exc
+        unknown = [h for h in header if h not in vocab.columns]
+        if unknown:
+            raise InputError(str(path), 1, f"unknown column {', '.join(repr(u) for u in unknown)}; known columns: {', '.join(vocab.columns)}")
+        if "patient_id" not in header:
+            raise InputError(str(path), 1, "the header has no 'patient_id' column")
+        if len(set(header)) != len(header):
+            dupes = sorted({h for h in header if header.count(h) > 1})
+            raise InputError(str(path), 1, f"column {', '.join(dupes)} appears twice")
+        id_column = header.index("patient_id")
+        rows: list[tuple[int, list[str] | str, str | None]] = []
+        count = 0
+        while True:
+            line = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                rows.append((line, f"malformed CSV row: {exc}", None))
+            else:
+                if not any(c.strip() for c in cells):
+                    continue
+                patient_id = cells[id_column].strip() if id_column < len(cells) else ""
+                iri = patient_iri(patient_id or f"{path.name}#line-{line}")
+                rows.append((line, cells, duplicates.check(iri, SourceRef(str(path), line))))
+            count += 1
+            if len(rows) >= chunk_size:
+                yield ("csv", str(path), header, rows)
+                rows = []
+        if rows:
+            yield ("csv", str(path), header, rows)
+        if count == 0:
+            raise InputError(str(path), None, "the file has a header but no patient rows")
+
+
+def _record_chunks(path: Path, duplicates: _Duplicates, chunk_size: int) -> Iterator[Chunk]:
+    records: list[PatientRecord] = []
+    for record in read_file(path):
+        first = duplicates.check(record.iri, record.source)
+        if first is not None:
+            record.findings.append(Finding(f"duplicate patient id '{record.patient_id}' (first seen at {first})",
+                                           path="patient_id", source=str(record.source)))
+        records.append(record)
+        if len(records) >= chunk_size:
+            yield ("records", records)
+            records = []
+    if records:
+        yield ("records", records)
+
+
+def chunks(inputs: Iterable[str | Path], chunk_size: int = CHUNK_SIZE) -> Iterator[Chunk]:
+    """Every input patient, in order, as chunks of work (file-level problems raise InputError)."""
+    duplicates = _Duplicates()
+    for raw in inputs:
+        path = Path(raw)
+        if not path.exists():
+            raise InputError(str(path), None, "file not found")
+        if path.suffix.lower() == ".csv" and path.is_file():
+            yield from _csv_chunks(path, duplicates, chunk_size)
+        else:
+            yield from _record_chunks(path, duplicates, chunk_size)
+
+
+def _records(chunk: Chunk) -> list[PatientRecord]:
+    if chunk[0] == "records":
+        return chunk[1]
+    _, name, header, rows = chunk
+    path, vocab = Path(name), vocabulary()
+    out = []
+    for line, cells, duplicate_of in rows:
+        if isinstance(cells, str):  # a row the CSV reader could not split
+            record = PatientRecord(f"line-{line}", patient_iri(f"{path.name}#line-{line}"), SourceRef(name, line))
+            record.findings.append(Finding(cells, source=str(record.source)))
+        elif any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
+            record = PatientRecord(f"line-{line}", patient_iri(f"{path.name}#line-{line}"), SourceRef(name, line))
+            record.findings.append(Finding("the row is not UTF-8 text", source=str(record.source)))
+        else:
+            record = _row(path, line, header, cells, vocab)
+            if duplicate_of is not None:
+                record.findings.append(Finding(f"duplicate patient id '{record.patient_id}' (first seen at {duplicate_of})",
+                                               path="patient_id", source=str(record.source)))
+        out.append(record)
+    return out
+
+
+_CELLS: dict[tuple[str, str], tuple[list[Any], str | None]] = {}
+
+
+def _row(path: Path, line: int, header: list[str], cells: list[str], vocab: Any) -> PatientRecord:
+    """:func:`guidekg.ingest.casesheet._row` with each distinct cell parsed once per process.
+
+    A population repeats the same few thousand cell values, and building rdflib terms is
+    most of the parsing cost; the parsed terms are immutable, so records can share them.
+    tests/test_batch.py checks the records equal the case-sheet reader's.
+    """
+    source = SourceRef(str(path), line)
+    values = dict(zip(header, (c.strip() for c in cells), strict=False))
+    patient_id = values.get("patient_id", "")
+    record = PatientRecord(patient_id or f"line-{line}", patient_iri(patient_id or f"{path.name}#line-{line}"), source)
+    if not patient_id:
+        record.findings.append(Finding("patient_id is empty", path="patient_id", source=str(source)))
+    if len(cells) != len(header):
+        record.findings.append(Finding(f"row has {len(cells)} fields but the header has {len(header)}", source=str(source)))
+    for name, raw in values.items():
+        if not raw:
+            continue
+        column = vocab.columns[name]
+        if column.kind in ("id", "date"):
+            parsed, error = _parse_cell(column, raw, vocab.actions)
+        else:
+            key = (name, raw)
+            cached = _CELLS.get(key)
+            if cached is None:
+                cached = _parse_cell(column, raw, vocab.actions)
+                if len(_CELLS) > 50_000:
+                    _CELLS.clear()
+                _CELLS[key] = cached
+            parsed, error = cached
+        if error:
+            record.findings.append(Finding(f"field '{name}': {error}", path=name, source=str(source)))
+            continue
+        for value in parsed:
+            record.add(column.prop, value)
+    apply_defaults(record)
+    return record
+
+
+# ------------------------------------------------------------------------------ processing
+
+_RECOMMENDATIONS: dict[tuple[str, ...], str] = {}
+
+
+def render_line(result: Any, explain: bool = False) -> str:
+    """One NDJSON line, equal to :func:`guidekg.export.json.render_ndjson_line`.
+
+    The recommendations (with their evidence, most of a line's bytes) depend only on the
+    patient's treatment classes, so their JSON is rendered once per combination.
+    """
+    data = result.as_json(explain)
+    recommendations = data.pop("recommendations")
+    key = tuple(result.treatment_classes)
+    text = _RECOMMENDATIONS.get(key)
+    if text is None:
+        text = json.dumps(recommendations, ensure_ascii=False, default=str, separators=(",", ":"))
+        if len(_RECOMMENDATIONS) < 10_000:
+            _RECOMMENDATIONS[key] = text
+    head = {k: data.pop(k) for k in ("patient", "status", "treatment_classes")}
+    dump = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
+    tail = dump(data)
+    return dump(head)[:-1] + ',"recommendations":' + text + ("," + tail[1:] if len(tail) > 2 else "}")
+
+
+def process_chunk(chunk: Chunk, reasoner: str = "fast", explain: bool = False) -> tuple[str, dict[str, int]]:
+    """Assess one chunk; returns its NDJSON text and status counts (runs in a worker)."""
+    from .fastvalidate import validate_fast
+    from .reasoning import get_reasoner
+    from .recommend import assess
+
+    engine = _engine(reasoner, get_reasoner)
+    results = assess(_records(chunk), reasoner=engine, explain=explain, validator=validate_fast)
+    counts = {"ok": 0, "invalid": 0, "contradictory": 0, "violations": 0}
+    lines = []
+    for result in results:
+        counts[result.status] += 1
+        if result.status == "ok" and any(a["severity"] == "violation" for a in result.alerts):
+            counts["violations"] += 1
+        lines.append(render_line(result, explain))
+    return "\n".join(lines) + "\n", counts
+
+
+_ENGINES: dict[str, Any] = {}
+
+
+def _engine(name: str, factory: Callable[[str], Any]) -> Any:
+    """One reasoner per process, so its memo lives across chunks."""
+    if name not in _ENGINES:
+        _ENGINES[name] = factory(name)
+    return _ENGINES[name]
+
+
+def _warm(reasoner: str) -> None:
+    """Load everything shared before forking workers, so each starts ready (copy-on-write)."""
+    from .fastvalidate import compile_validator
+    from .knowledge import knowledge
+    from .reasoning import get_reasoner
+
+    vocabulary()
+    compile_validator()
+    kb = knowledge()
+    _ = kb.treatment_classes, kb.alert_classes
+    engine = _engine(reasoner, get_reasoner)
+    if hasattr(engine, "evaluator"):
+        _ = engine.evaluator
+
+
+def _progress(done: int, started: float, stream: TextIO) -> None:
+    rate = done / max(time.perf_counter() - started, 1e-9)
+    stream.write(f"\r{done:,} patients ({rate:,.0f}/s)")
+    stream.flush()
+
+
+def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast", explain: bool = False,
+              workers: int = 1, chunk_size: int = CHUNK_SIZE, progress: TextIO | None = None) -> Summary:
+    """Stream every input patient to ``out`` as NDJSON, in input order; return the counts."""
+    started = time.perf_counter()
+    summary = Summary()
+    _warm(reasoner)
+    work = chunks(inputs, chunk_size)
+
+    def emit(text: str, counts: dict[str, int]) -> None:
+        out.write(text)
+        summary.add(counts)
+        if progress is not None:
+            _progress(summary.total, started, progress)
+
+    if workers <= 1:
+        for chunk in work:
+            emit(*process_chunk(chunk, reasoner, explain))
+    else:
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        with context.Pool(workers) as pool:
+            pending: deque = deque()
+            for chunk in work:
+                pending.append(pool.apply_async(process_chunk, (chunk, reasoner, explain)))
+                while len(pending) >= 2 * workers:
+                    emit(*pending.popleft().get())
+            while pending:
+                emit(*pending.popleft().get())
+    out.flush()
+    if progress is not None:
+        progress.write("\n")
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def default_workers() -> int:
+    return max(1, (os.cpu_count() or 1))
