@@ -46,10 +46,11 @@ def test_compiled_validator_equals_pyshacl_on_examples(tmp_path):
 
 
 def test_compiled_validator_equals_pyshacl_on_random_patients(tmp_path):
-    path = write_cohort(tmp_path / "cohort.csv", 600, seed=7)
+    # pySHACL (the reference) needs ~0.4 s a patient on these shapes, so the sample stays small
+    path = write_cohort(tmp_path / "cohort.csv", 250, seed=7)
     records = list(read_csv(path))
     findings = _compare_validation(records)
-    assert findings > 300  # the cohort exercises the shapes
+    assert findings > 100  # the cohort exercises the shapes
 
 
 def test_odd_values_fall_back_to_pyshacl(tmp_path):
