@@ -34,8 +34,9 @@ from ..namespaces import GK
 from .compiled import CompiledEvaluator
 from .conflicts import conflicts_in, find_conflicts, visible_facts
 
-CACHE_SIZE = 100_000
-"""Distinct fact abstractions kept; a realistic cohort of a million patients has far fewer."""
+CACHE_SIZE = 20_000
+"""Distinct fact abstractions kept (LRU). Each entry costs a few KB, so this bounds the memo at
+about 100 MB whatever the cohort size; a miss costs ~0.5 ms with the compiled evaluator."""
 
 _TOKEN_CACHE_SIZE = 200_000
 
