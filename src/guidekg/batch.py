@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .ingest import read_file
-from .ingest.casesheet import _parse_cell
+from .ingest.casesheet import _parse_cell, check_header
 from .ingest.defaults import apply_defaults
 from .ingest.errors import InputError
 from .model import Finding, PatientRecord, SourceRef
@@ -100,14 +100,7 @@ def _csv_chunks(path: Path, duplicates: _Duplicates, chunk_size: int) -> Iterato
             raise InputError(str(path), None, "the file is empty (expected a header row and one row per patient)") from None
         except csv.Error as exc:
             raise InputError(str(path), 1, f"malformed CSV header: {exc}") from exc
-        unknown = [h for h in header if h not in vocab.columns]
-        if unknown:
-            raise InputError(str(path), 1, f"unknown column {', '.join(repr(u) for u in unknown)}; known columns: {', '.join(vocab.columns)}")
-        if "patient_id" not in header:
-            raise InputError(str(path), 1, "the header has no 'patient_id' column")
-        if len(set(header)) != len(header):
-            dupes = sorted({h for h in header if header.count(h) > 1})
-            raise InputError(str(path), 1, f"column {', '.join(dupes)} appears twice")
+        check_header(path, header, vocab)
         id_column = header.index("patient_id")
         rows: list[tuple[int, list[str] | str, str | None]] = []
         count = 0

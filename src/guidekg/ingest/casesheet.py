@@ -68,6 +68,18 @@ def _parse_cell(column: Column, raw: str, actions: dict[str, str]) -> tuple[list
     return [Literal(raw, datatype=XSD.string)], None
 
 
+def check_header(path: Path, header: list[str], vocab) -> None:
+    """Fail the whole file on a header problem: an unknown column would lose a fact for every row."""
+    unknown = [h for h in header if h not in vocab.columns]
+    if unknown:
+        raise InputError(str(path), 1, f"unknown column {', '.join(repr(u) for u in unknown)}; known columns: {', '.join(vocab.columns)}")
+    if "patient_id" not in header:
+        raise InputError(str(path), 1, "the header has no 'patient_id' column")
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise InputError(str(path), 1, f"column {', '.join(dupes)} appears twice")
+
+
 def read_csv(path: Path) -> Iterator[PatientRecord]:
     vocab = vocabulary()
     try:
@@ -81,14 +93,7 @@ def read_csv(path: Path) -> Iterator[PatientRecord]:
         header = [h.strip() for h in next(reader)]
     except csv.Error as exc:
         raise InputError(str(path), 1, f"malformed CSV header: {exc}") from exc
-    unknown = [h for h in header if h not in vocab.columns]
-    if unknown:
-        raise InputError(str(path), 1, f"unknown column {', '.join(repr(u) for u in unknown)}; known columns: {', '.join(vocab.columns)}")
-    if "patient_id" not in header:
-        raise InputError(str(path), 1, "the header has no 'patient_id' column")
-    if len(set(header)) != len(header):
-        dupes = sorted({h for h in header if header.count(h) > 1})
-        raise InputError(str(path), 1, f"column {', '.join(dupes)} appears twice")
+    check_header(path, header, vocab)
     rows = 0
     while True:
         line = reader.line_num + 1
