@@ -149,13 +149,15 @@ def test_memo_equals_reference_computation(fast, facts_list):
 
 
 def test_strategy_reaches_every_branch():
-    patients = _draw_patients(300)
+    """The same 2,000 draws the HermiT comparison uses (a smaller sample was flaky across
+    hypothesis versions: derandomized draws differ, and contradictions are rare on purpose)."""
+    patients = _draw_patients(COUNT)
     assert len({str(v) for r in patients for vs in r.facts.values() for v in vs}) > 80
     from guidekg.reasoning.fast import FastReasoner
 
     verdicts = FastReasoner().realize(patients)
-    assert any(not v.consistent for v in verdicts.values()), "no contradictory patient drawn"
-    assert sum(v.consistent for v in verdicts.values()) > 250
+    assert sum(not v.consistent for v in verdicts.values()) >= COUNT // 100, "too few contradictory patients drawn"
+    assert sum(v.consistent for v in verdicts.values()) > COUNT * 0.9
 
 
 @pytest.mark.slow
