@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .ingest import read_file
-from .ingest.casesheet import _parse_cell, check_header
+from .ingest.casesheet import _parse_cell, check_header, iter_rows
 from .ingest.defaults import apply_defaults
 from .ingest.errors import InputError
 from .model import Finding, PatientRecord, SourceRef
@@ -104,17 +104,10 @@ def _csv_chunks(path: Path, duplicates: _Duplicates, chunk_size: int) -> Iterato
         id_column = header.index("patient_id")
         rows: list[tuple[int, list[str] | str, str | None]] = []
         count = 0
-        while True:
-            line = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                rows.append((line, f"malformed CSV row: {exc}", None))
+        for line, cells, error in iter_rows(reader):
+            if error is not None:
+                rows.append((line, error, None))
             else:
-                if not any(c.strip() for c in cells):
-                    continue
                 patient_id = cells[id_column].strip() if id_column < len(cells) else ""
                 iri = patient_iri(patient_id or f"{path.name}#line-{line}")
                 rows.append((line, cells, duplicates.check(iri, SourceRef(str(path), line))))

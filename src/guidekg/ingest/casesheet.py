@@ -68,6 +68,21 @@ def _parse_cell(column: Column, raw: str, actions: dict[str, str]) -> tuple[list
     return [Literal(raw, datatype=XSD.string)], None
 
 
+def iter_rows(reader) -> Iterator[tuple[int, list[str], str | None]]:
+    """(line, cells, error) for every non-blank row; a malformed row carries its csv error."""
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield line, [], f"malformed CSV row: {exc}"
+            continue
+        if any(c.strip() for c in cells):
+            yield line, cells, None
+
+
 def check_header(path: Path, header: list[str], vocab) -> None:
     """Fail the whole file on a header problem: an unknown column would lose a fact for every row."""
     unknown = [h for h in header if h not in vocab.columns]
@@ -95,21 +110,13 @@ def read_csv(path: Path) -> Iterator[PatientRecord]:
         raise InputError(str(path), 1, f"malformed CSV header: {exc}") from exc
     check_header(path, header, vocab)
     rows = 0
-    while True:
-        line = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
+    for line, cells, error in iter_rows(reader):
+        rows += 1
+        if error is not None:
             record = PatientRecord(f"line-{line}", patient_iri(f"{path.name}#line-{line}"), SourceRef(str(path), line))
-            record.findings.append(Finding(f"malformed CSV row: {exc}", source=str(record.source)))
-            rows += 1
+            record.findings.append(Finding(error, source=str(record.source)))
             yield record
             continue
-        if not any(c.strip() for c in cells):
-            continue
-        rows += 1
         yield _row(path, line, header, cells, vocab)
     if rows == 0:
         raise InputError(str(path), None, "the file has a header but no patient rows")
