@@ -219,7 +219,7 @@ def _to_ox(value: Node):
     term = _OX_TERMS.get(value)
     if term is None:
         term = _convert(value)
-        if len(_OX_TERMS) > 100_000:
+        if len(_OX_TERMS) > 20_000:
             _OX_TERMS.clear()
         _OX_TERMS[value] = term
     return term

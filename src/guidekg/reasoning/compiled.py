@@ -77,7 +77,7 @@ class CompiledEvaluator:
         except KeyError:
             python = value.toPython() if str(value.datatype or "") in NUMERIC else None
             number = Decimal(str(python)) if isinstance(python, (int, float, Decimal)) and not isinstance(python, bool) else None
-            if len(self._numbers) > 100_000:
+            if len(self._numbers) > 20_000:
                 self._numbers.clear()
             self._numbers[value] = number
             return number

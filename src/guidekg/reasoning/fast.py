@@ -38,7 +38,7 @@ CACHE_SIZE = 20_000
 """Distinct fact abstractions kept (LRU). Each entry costs a few KB, so this bounds the memo at
 about 100 MB whatever the cohort size; a miss costs ~0.5 ms with the compiled evaluator."""
 
-_TOKEN_CACHE_SIZE = 200_000
+_TOKEN_CACHE_SIZE = 20_000
 
 AbstractKey = tuple[tuple[str, tuple[object, ...]], ...]
 
