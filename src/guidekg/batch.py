@@ -29,7 +29,7 @@ from typing import Any, TextIO
 
 from .ingest import read_file
 from .ingest.casesheet import _parse_cell, check_header, iter_rows
-from .ingest.defaults import apply_defaults
+from .ingest.casesheet import _row as casesheet_row
 from .ingest.errors import InputError
 from .model import Finding, PatientRecord, SourceRef
 from .namespaces import patient_iri
@@ -174,43 +174,27 @@ def _records(chunk: Chunk) -> list[PatientRecord]:
 _CELLS: dict[tuple[str, str], tuple[list[Any], str | None]] = {}
 
 
-def _row(path: Path, line: int, header: list[str], cells: list[str], vocab: Any) -> PatientRecord:
-    """:func:`guidekg.ingest.casesheet._row` with each distinct cell parsed once per process.
+def _cached_cell(column: Any, raw: str, actions: dict[str, str]) -> tuple[list[Any], str | None]:
+    """:func:`guidekg.ingest.casesheet._parse_cell`, each distinct cell parsed once per process.
 
     A population repeats the same few thousand cell values, and building rdflib terms is
-    most of the parsing cost; the parsed terms are immutable, so records can share them.
+    most of the parsing cost; ids and dates are nearly unique, so they are not cached.
     tests/test_batch.py checks the records equal the case-sheet reader's.
     """
-    source = SourceRef(str(path), line)
-    values = dict(zip(header, (c.strip() for c in cells), strict=False))
-    patient_id = values.get("patient_id", "")
-    record = PatientRecord(patient_id or f"line-{line}", patient_iri(patient_id or f"{path.name}#line-{line}"), source)
-    if not patient_id:
-        record.findings.append(Finding("patient_id is empty", path="patient_id", source=str(source)))
-    if len(cells) != len(header):
-        record.findings.append(Finding(f"row has {len(cells)} fields but the header has {len(header)}", source=str(source)))
-    for name, raw in values.items():
-        if not raw:
-            continue
-        column = vocab.columns[name]
-        if column.kind in ("id", "date"):
-            parsed, error = _parse_cell(column, raw, vocab.actions)
-        else:
-            key = (name, raw)
-            cached = _CELLS.get(key)
-            if cached is None:
-                cached = _parse_cell(column, raw, vocab.actions)
-                if len(_CELLS) > 50_000:
-                    _CELLS.clear()
-                _CELLS[key] = cached
-            parsed, error = cached
-        if error:
-            record.findings.append(Finding(f"field '{name}': {error}", path=name, source=str(source)))
-            continue
-        for value in parsed:
-            record.add(column.prop, value)
-    apply_defaults(record)
-    return record
+    if column.kind in ("id", "date"):
+        return _parse_cell(column, raw, actions)
+    key = (column.name, raw)
+    cached = _CELLS.get(key)
+    if cached is None:
+        cached = _parse_cell(column, raw, actions)
+        if len(_CELLS) > 50_000:
+            _CELLS.clear()
+        _CELLS[key] = cached
+    return cached
+
+
+def _row(path: Path, line: int, header: list[str], cells: list[str], vocab: Any) -> PatientRecord:
+    return casesheet_row(path, line, header, cells, vocab, parse=_cached_cell)
 
 
 # ------------------------------------------------------------------------------ processing

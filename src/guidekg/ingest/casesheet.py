@@ -122,7 +122,10 @@ def read_csv(path: Path) -> Iterator[PatientRecord]:
         raise InputError(str(path), None, "the file has a header but no patient rows")
 
 
-def _row(path: Path, line: int, header: list[str], cells: list[str], vocab) -> PatientRecord:
+def _row(path: Path, line: int, header: list[str], cells: list[str], vocab, parse=None) -> PatientRecord:
+    """One patient from one row. ``parse(column, raw, actions)`` defaults to :func:`_parse_cell`;
+    the batch path passes a cached one (parsed terms are immutable, so records can share them)."""
+    parse = parse or _parse_cell
     source = SourceRef(str(path), line)
     values = dict(zip(header, (c.strip() for c in cells), strict=False))  # ragged rows are reported above
     patient_id = values.get("patient_id", "")
@@ -136,7 +139,7 @@ def _row(path: Path, line: int, header: list[str], cells: list[str], vocab) -> P
         if not raw:
             continue
         column = vocab.columns[name]
-        parsed, error = _parse_cell(column, raw, vocab.actions)
+        parsed, error = parse(column, raw, vocab.actions)
         if error:
             record.findings.append(Finding(f"field '{name}': {error}", path=name, source=str(source)))
             continue
