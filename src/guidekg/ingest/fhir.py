@@ -308,21 +308,20 @@ class _Builder:
         found += [t for s, c, _ in codes if (t := self.m.project(s, c)) and (t in self.actions or t in self.m.surgical)]
         return list(dict.fromkeys(found))
 
-    def _medicationrequest(self, res: Any, where: str, name: str) -> bool:
-        if res.status not in self.m.statuses("planned-status"):
+    def _medication_actions(self, res: Any, where: str, name: str, statuses: str, prop: str) -> bool:
+        """Record a medication resource's drugs as ``prop`` when its status is in ``statuses``."""
+        if res.status not in self.m.statuses(statuses):
             return False
         actions = [a for a in self._actions(self._medications(res, where, name), ("medication",)) if a in self.actions]
         for action in actions:
-            self.add(str(GK.plannedAction), URIRef(action))
+            self.add(prop, URIRef(action))
         return bool(actions)
 
+    def _medicationrequest(self, res: Any, where: str, name: str) -> bool:
+        return self._medication_actions(res, where, name, "planned-status", str(GK.plannedAction))
+
     def _medicationstatement(self, res: Any, where: str, name: str) -> bool:
-        if res.status not in self.m.statuses("current-status"):
-            return False
-        actions = [a for a in self._actions(self._medications(res, where, name), ("medication",)) if a in self.actions]
-        for action in actions:
-            self.add(str(GK.currentRegimen), URIRef(action))
-        return bool(actions)
+        return self._medication_actions(res, where, name, "current-status", str(GK.currentRegimen))
 
     def _medicationadministration(self, res: Any, where: str, name: str) -> bool:
         if res.status not in self.m.statuses("given-status"):
