@@ -164,35 +164,32 @@ class CompiledValidator:
                         mine[(str(value.datatype or ""), _comparable(value))] = value
         store.extend(quads)
         alerts = _shape_alerts()
-        try:
-            for check in self.sparql:
-                seen: dict[str, set] = {}
-                solutions = store.query(check.query, use_default_graph_as_union=True)
-                variables = solutions.variables
-                for row in solutions:
-                    bound = {var.value: _from_ox(row[var]) for var in variables if row[var] is not None}
-                    focus = bound.pop("this", None)
-                    if focus is None or str(focus) not in out:
-                        continue
-                    mine = originals.get(str(focus), {})
-                    bound = {k: (mine.get((str(v.datatype or ""), _comparable(v)), v) if isinstance(v, Literal) else v)
-                             for k, v in bound.items()}
-                    path = bound.pop("path", None)
-                    value = bound.pop("value", None)
-                    dedup = (path, value, tuple(sorted(bound.items())))
-                    if dedup in seen.setdefault(str(focus), set()):
-                        continue
-                    seen[str(focus)].add(dedup)
-                    if value is None:
-                        value = focus
-                    message = check.message
-                    for var, val in {**bound, "this": focus, **({"path": path} if path is not None else {}), "value": value}.items():
-                        message = re.sub(f"{{[?$]{var}}}", str(val).replace("\\", "\\\\"), message)
-                    out[str(focus)].append(Finding(_text(message, value), severity=check.severity,
-                                                   path=curie(str(path)) if path is not None else None,
-                                                   alert=alerts.get(check.shape) or alerts.get(check.constraint)))
-        finally:
-            store.clear_graph(chunk)
+        for check in self.sparql:
+            seen: dict[str, set] = {}
+            solutions = store.query(check.query, use_default_graph_as_union=True)
+            variables = solutions.variables
+            for row in solutions:
+                bound = {var.value: _from_ox(row[var]) for var in variables if row[var] is not None}
+                focus = bound.pop("this", None)
+                if focus is None or str(focus) not in out:
+                    continue
+                mine = originals.get(str(focus), {})
+                bound = {k: (mine.get((str(v.datatype or ""), _comparable(v)), v) if isinstance(v, Literal) else v)
+                         for k, v in bound.items()}
+                path = bound.pop("path", None)
+                value = bound.pop("value", None)
+                dedup = (path, value, tuple(sorted(bound.items())))
+                if dedup in seen.setdefault(str(focus), set()):
+                    continue
+                seen[str(focus)].add(dedup)
+                if value is None:
+                    value = focus
+                message = check.message
+                for var, val in {**bound, "this": focus, **({"path": path} if path is not None else {}), "value": value}.items():
+                    message = re.sub(f"{{[?$]{var}}}", str(val).replace("\\", "\\\\"), message)
+                out[str(focus)].append(Finding(_text(message, value), severity=check.severity,
+                                               path=curie(str(path)) if path is not None else None,
+                                               alert=alerts.get(check.shape) or alerts.get(check.constraint)))
 
 
 def _text(message: str, value: Node | None) -> str:
@@ -245,18 +242,21 @@ def _from_ox(term) -> Node:
     return BNode(term.value)
 
 
-_ONTOLOGY_STORE: ox.Store | None = None
+@lru_cache(maxsize=1)
+def _ontology_ntriples() -> bytes:
+    return resources.shared_graph("ontology", *resources.LOGIC_MODULES).serialize(format="nt", encoding="utf-8")
 
 
 def _ontology_store() -> ox.Store:
-    """One in-memory store per process holding the ontology; chunks go in and out of a named graph."""
-    global _ONTOLOGY_STORE
-    if _ONTOLOGY_STORE is None:
-        store = ox.Store()
-        data = resources.shared_graph("ontology", *resources.LOGIC_MODULES).serialize(format="nt", encoding="utf-8")
-        store.load(data, format=ox.RdfFormat.N_TRIPLES)
-        _ONTOLOGY_STORE = store
-    return _ONTOLOGY_STORE
+    """A fresh in-memory store holding the ontology, one per chunk (~8 ms to load).
+
+    A long-lived store that chunks pass through does not work: pyoxigraph's in-memory
+    store keeps removed quads, so memory grew ~8 KB per patient ever validated
+    (measured: 204 -> 420 MB over 16,000 patients; flat with a fresh store).
+    """
+    store = ox.Store()
+    store.load(_ontology_ntriples(), format=ox.RdfFormat.N_TRIPLES)
+    return store
 
 
 def _one(shapes: Graph, node: Node, prop: URIRef) -> Node | None:
