@@ -27,7 +27,9 @@ from ..namespaces import GK
 from .base import ReasonerUnavailable
 from .conflicts import find_conflicts
 
-BATCH_SIZE = 200
+BATCH_SIZE = 50
+"""Patients per JVM run. Measured on 200 synthetic patients (one run each, busy 2-core machine):
+batches of 10: 440 ms a patient, 25: 400, 50: 393, 100: 431, 200: 668."""
 
 
 def _check_java() -> None:
