@@ -36,6 +36,7 @@ from rdflib.term import Node
 from . import resources
 from .model import Finding, PatientRecord
 from .namespaces import GK, SH, curie
+from .sparql_footprint import Footprint, footprint
 from .validate import _SEVERITY, _shape_alerts, _shapes, validate_records
 
 _CORE = {SH.minCount, SH.maxCount, SH.datatype, SH["or"], SH["in"], SH["class"], SH.minInclusive, SH.maxInclusive}
@@ -72,6 +73,16 @@ class _SparqlCheck:
     severity: str
     message: str
     query: str
+    footprint: Footprint
+
+    def may_match(self, record: PatientRecord) -> bool:
+        """False when the record lacks a fact every solution needs (see :mod:`guidekg.sparql_footprint`)."""
+        facts = record.facts
+        for prop, obj in self.footprint.required:
+            values = facts.get(prop)
+            if not values or (obj is not None and not any(str(v) == obj for v in values)):
+                return False
+        return True
 
 
 @dataclass
@@ -146,6 +157,14 @@ class CompiledValidator:
     def _run_sparql(self, records: Sequence[PatientRecord], out: dict[str, list[Finding]]) -> None:
         if not self.sparql:
             return
+        # Only patients some check can match, and only the predicates the checks read, go
+        # into the store: the same solutions (sparql_footprint), a fraction of the loading.
+        plan = [(check, {r.iri for r in records if check.may_match(r)}) for check in self.sparql]
+        wanted = set().union(*(ids for _, ids in plan))
+        readable = [c.footprint.predicates for c in self.sparql]
+        predicates = None if any(p is None for p in readable) else set().union(*readable)  # type: ignore[arg-type]
+        if not wanted:
+            return
         store = _ontology_store()
         chunk = ox.NamedNode("urn:guidekg:chunk")
         originals: dict[str, dict[tuple[str, object], Literal]] = {}
@@ -153,10 +172,14 @@ class CompiledValidator:
         patient_type = ox.NamedNode(str(GK.Patient))
         rdf_type = ox.NamedNode(str(RDF.type))
         for record in records:
+            if record.iri not in wanted:
+                continue
             subject = ox.NamedNode(record.iri)
             quads.append(ox.Quad(subject, rdf_type, patient_type, chunk))
             mine = originals.setdefault(record.iri, {})
             for prop, values in record.facts.items():
+                if predicates is not None and prop not in predicates:
+                    continue
                 predicate = _named(prop)
                 for value in values:
                     quads.append(ox.Quad(subject, predicate, _to_ox(value), chunk))
@@ -164,7 +187,9 @@ class CompiledValidator:
                         mine[(str(value.datatype or ""), _comparable(value))] = value
         store.extend(quads)
         alerts = _shape_alerts()
-        for check in self.sparql:
+        for check, candidates in plan:
+            if not candidates:
+                continue
             seen: dict[str, set] = {}
             solutions = store.query(check.query, use_default_graph_as_union=True)
             variables = solutions.variables
@@ -328,7 +353,7 @@ def _sparql_constraint(shapes: Graph, shape: Node, constraint: Node) -> _SparqlC
         raise UnsupportedShape(f"{shape}: $this is not bound by the first triple pattern; pre-binding would differ")
     query = _prefixes(shapes, constraint) + "\n" + text.replace("$this", "?this")
     severity = _SEVERITY.get(str(_one(shapes, shape, SH.severity) or SH.Violation), "violation")
-    return _SparqlCheck(str(shape), str(constraint), severity, str(message), query)
+    return _SparqlCheck(str(shape), str(constraint), severity, str(message), query, footprint(query))
 
 
 def _compile(shapes: Graph, ontology: Graph) -> CompiledValidator:
