@@ -20,6 +20,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -36,6 +37,8 @@ from .namespaces import patient_iri
 from .vocabulary import vocabulary
 
 CHUNK_SIZE = 2000
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes the reader could not decode (surrogateescape)
 
 # A chunk of work: ("csv", path, header, rows[(line, cells, duplicate_of)]) or ("records", records).
 Chunk = tuple
@@ -159,7 +162,7 @@ def _records(chunk: Chunk) -> list[PatientRecord]:
         if isinstance(cells, str):  # a row the CSV reader could not split
             record = PatientRecord(f"line-{line}", patient_iri(f"{path.name}#line-{line}"), SourceRef(name, line))
             record.findings.append(Finding(cells, source=str(record.source)))
-        elif any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
+        elif _NOT_UTF8.search("".join(cells)):
             record = PatientRecord(f"line-{line}", patient_iri(f"{path.name}#line-{line}"), SourceRef(name, line))
             record.findings.append(Finding("the row is not UTF-8 text", source=str(record.source)))
         else:

@@ -120,14 +120,10 @@ class CompiledValidator:
             if not values and check.min_count is None:
                 continue
 
-            def report(value: Node | None) -> None:
-                found.append(Finding(_text(check.message, value), severity=check.severity,  # noqa: B023
-                                     path=check.curie, alert=check.alert))  # noqa: B023
-
             if check.min_count is not None and len(values) < check.min_count:
-                report(None)
+                found.append(_finding(check, None))
             if check.max_count is not None and len(values) > check.max_count:
-                report(None)
+                found.append(_finding(check, None))
             for value in values:
                 if isinstance(value, Literal):
                     if check.members is not None or check.instances is not None:
@@ -140,18 +136,18 @@ class CompiledValidator:
                             return None
                         number = Decimal(str(value.toPython()))
                         if check.min_inclusive is not None and not number >= check.min_inclusive:
-                            report(value)
+                            found.append(_finding(check, value))
                         if check.max_inclusive is not None and not number <= check.max_inclusive:
-                            report(value)
+                            found.append(_finding(check, value))
                 else:
                     if check.datatypes is not None or check.min_inclusive is not None or check.max_inclusive is not None:
                         return None
                     if str(value) not in self.known:
                         return None
                     if check.members is not None and str(value) not in check.members:
-                        report(value)
+                        found.append(_finding(check, value))
                     if check.instances is not None and str(value) not in check.instances:
-                        report(value)
+                        found.append(_finding(check, value))
         return found
 
     def _run_sparql(self, records: Sequence[PatientRecord], out: dict[str, list[Finding]]) -> None:
@@ -215,6 +211,10 @@ class CompiledValidator:
                 out[str(focus)].append(Finding(_text(message, value), severity=check.severity,
                                                path=curie(str(path)) if path is not None else None,
                                                alert=alerts.get(check.shape) or alerts.get(check.constraint)))
+
+
+def _finding(check: _PropertyCheck, value: Node | None) -> Finding:
+    return Finding(_text(check.message, value), severity=check.severity, path=check.curie, alert=check.alert)
 
 
 def _text(message: str, value: Node | None) -> str:

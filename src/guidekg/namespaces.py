@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import quote
 
 from rdflib import Namespace
@@ -33,8 +34,10 @@ def patient_iri(patient_id: str) -> str:
     return str(PATIENT) + quote(patient_id, safe="")
 
 
+@lru_cache(maxsize=4096)
 def curie(iri: str) -> str:
-    """Shorten an IRI with the project prefixes; unknown namespaces stay full IRIs."""
+    """Shorten an IRI with the project prefixes; unknown namespaces stay full IRIs (cached:
+    population runs shorten the same few hundred class and alert IRIs millions of times)."""
     for prefix, ns in PREFIXES.items():
         if iri.startswith(ns) and len(iri) > len(ns):
             return f"{prefix}:{iri[len(ns):]}"
