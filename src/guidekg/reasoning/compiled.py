@@ -69,6 +69,26 @@ def _number(value: Literal) -> Decimal | None:
     return Decimal(str(python))
 
 
+class _SameValue:
+    """``same_value(v, target)`` remembered per literal: rdflib's literal comparison is slow
+    and a population repeats the same few values ('true', 'false', small numbers)."""
+
+    def __init__(self, target: Literal) -> None:
+        self.target = target
+        self.seen: dict[Literal, bool] = {}
+
+    def __call__(self, value: Literal) -> bool:
+        try:
+            return self.seen[value]
+        except KeyError:
+            if len(self.seen) > 10_000:
+                self.seen.clear()
+            answer = self.seen[value] = same_value(value, self.target)
+            return answer
+        except TypeError:  # an unhashable odd value: compare directly
+            return same_value(value, self.target)
+
+
 class _View:
     """One patient's facts as the generated code reads them (built once per patient)."""
 
@@ -175,9 +195,7 @@ class CompiledEvaluator:
         if isinstance(expr, HasValue):
             if isinstance(expr.value, URIRef):
                 return f"({str(expr.value)!r} in I.get({expr.prop!r}, E))"
-            target = self._constant(expr.value)
-            helper = self._constant(same_value)
-            return f"any({helper}(v, {target}) for v in L.get({expr.prop!r}, ()))"
+            return f"any({self._constant(_SameValue(expr.value))}(v) for v in L.get({expr.prop!r}, ()))"
         if isinstance(expr, Some):
             members = frozenset(i for i in self.ax.individual_types if expr.cls in self.reference.value_types(i))
             return f"(not {self._constant(members)}.isdisjoint(I.get({expr.prop!r}, E)))"

@@ -22,6 +22,21 @@ def _show(value: Node) -> str:
     return f'"{value}"'
 
 
+_IN_DATATYPE: dict[tuple[Literal, str], bool] = {}
+
+
+def _in_datatype(value: Literal, datatype: str) -> bool:
+    """:func:`literal_in_range` without facets, remembered (bounded): every patient's literals
+    are checked against their property's range, and populations repeat the same values."""
+    key = (value, datatype)
+    answer = _IN_DATATYPE.get(key)
+    if answer is None:
+        if len(_IN_DATATYPE) > 20_000:
+            _IN_DATATYPE.clear()
+        answer = _IN_DATATYPE[key] = literal_in_range(value, datatype, ())
+    return answer
+
+
 def visible_facts(facts: dict[str, list[Node]]) -> dict[str, list[Node]]:
     """The facts an OWL 2 reasoner sees: literals outside the OWL 2 datatype map are dropped."""
     return {p: [v for v in vs if not isinstance(v, Literal) or v.datatype is None or str(v.datatype) in OWL2_DATATYPES]
@@ -53,7 +68,7 @@ def conflicts_in(ax: Axioms, visible: dict[str, list[Node]], classes: set[str], 
         if rng is None or rng not in OWL2_DATATYPES:
             continue
         for value in values:
-            if not isinstance(value, Literal) or not literal_in_range(value, rng, ()):
+            if not isinstance(value, Literal) or not _in_datatype(value, rng):
                 problems.append(f"{curie(prop)} value {_show(value)} is not a {curie(rng)}")
     for pair in sorted(ax.disjoint, key=sorted):
         a, b = sorted(pair)
