@@ -82,7 +82,44 @@ def single_patient_latency() -> None:
           f"p90 {times[int(len(times) * 0.9)] * 1000:.1f} ms")
 
 
+def _tree(root: int) -> list[int]:
+    """The process and all its descendants (from /proc, Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        out.append(pid)
+        stack.extend(children.get(pid, []))
+    return out
+
+
+def _memory_mib(root: int) -> tuple[float, float]:
+    """(RSS, PSS) of the whole process tree in MiB. PSS counts pages shared by the forked
+    workers once, so it is what the run really occupies; RSS double-counts them."""
+    rss = pss = 0
+    for pid in _tree(root):
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as handle:
+                for line in handle:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+        except OSError:
+            continue
+    return rss / 1024, pss / 1024
+
+
 def e2e(size: int, workers: int, keep: bool) -> None:
+    """CSV -> NDJSON through the real CLI, sampling the memory of the whole process tree."""
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / f"cohort-{size}.csv"
         started = time.perf_counter()
@@ -90,13 +127,26 @@ def e2e(size: int, workers: int, keep: bool) -> None:
         print(f"generated {size:,} rows ({csv_path.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - started:.0f} s", flush=True)
         out = Path(tmp) / "out.ndjson" if keep else Path(os.devnull)
         started = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "guidekg.cli", "recommend", str(csv_path), "--format", "ndjson",
-                               "--workers", str(workers), "--out", str(out)], stderr=subprocess.PIPE, text=True)
-        wall = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}")
+        with tempfile.TemporaryFile("w+") as errors:
+            proc = subprocess.Popen([sys.executable, "-m", "guidekg.cli", "recommend", str(csv_path), "--format", "ndjson",
+                                     "--workers", str(workers), "--out", str(out)], stderr=errors, text=True)
+            samples: list[tuple[float, float, float]] = []
+            while proc.poll() is None:
+                rss, pss = _memory_mib(proc.pid)
+                samples.append((time.perf_counter() - started, rss, pss))
+                time.sleep(0.5)
+            wall = time.perf_counter() - started
+            errors.seek(0)
+            stderr = errors.read().strip()
+        print(stderr.splitlines()[-1] if stderr else f"exit {proc.returncode}")
+        peak_rss = max((s[1] for s in samples), default=0.0)
+        peak_pss = max((s[2] for s in samples), default=0.0)
         print(f"e2e CSV -> NDJSON, {size:,} patients, {workers} worker(s): {wall:,.1f} s wall, {size / wall:,.0f} patients/s, "
-              f"peak RSS of the largest pipeline process {peak:,.0f} MiB")
+              f"peak memory of the whole process tree: PSS {peak_pss:,.0f} MiB (RSS {peak_rss:,.0f} MiB)")
+        if keep:
+            print(f"output: {out.stat().st_size / 2**30:,.2f} GiB")
+        marks = [samples[int(len(samples) * f / 10)] for f in range(1, 10) if samples]
+        print("tree PSS over the run (MiB): " + ", ".join(f"{t:.0f}s {p:.0f}" for t, _, p in marks))
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ are read by their readers in the parent and travel as records.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -308,7 +309,15 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
             emit(*process_chunk(chunk, reasoner, explain))
     else:
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        with context.Pool(workers) as pool:
+        # The warm ontology, knowledge and compiled checks are shared with forked workers
+        # copy-on-write; frozen, the workers' garbage collector never writes to their pages.
+        gc.collect()
+        gc.freeze()
+        try:
+            pool = context.Pool(workers)
+        finally:
+            gc.unfreeze()
+        with pool:
             pending: deque = deque()
             for chunk in work:
                 pending.append(pool.apply_async(_process_chunk_encoded, (chunk, reasoner, explain)))

@@ -99,7 +99,10 @@ class _View:
         self.literals: dict[str, list[Literal]] = {}
         self.numbers: dict[str, list[Decimal]] = {}
         for prop, values in facts.items():
-            self.add(prop, values, numbers_of)
+            if len(values) == 1 and type(values[0]) is URIRef:  # most facts: one value individual
+                self.iris[prop] = frozenset((str(values[0]),))
+            else:
+                self.add(prop, values, numbers_of)
 
     def add(self, prop: str, values: list[Node], numbers_of: Callable[[Literal], Decimal | None]) -> None:
         iris = [str(v) for v in values if isinstance(v, URIRef)]

@@ -22,6 +22,18 @@ def _show(value: Node) -> str:
     return f'"{value}"'
 
 
+_ORDER: dict[int, tuple[Axioms, tuple[str, ...], tuple[tuple[str, str], ...]]] = {}
+
+
+def _clash_order(ax: Axioms) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """Functional properties and disjoint pairs in report order, sorted once per Axioms."""
+    entry = _ORDER.get(id(ax))
+    if entry is None or entry[0] is not ax:
+        pairs = tuple(tuple(sorted(pair)) for pair in sorted(ax.disjoint, key=sorted))
+        entry = _ORDER[id(ax)] = (ax, tuple(sorted(ax.functional)), pairs)  # type: ignore[assignment]
+    return entry[1], entry[2]
+
+
 _IN_DATATYPE: dict[tuple[Literal, str], bool] = {}
 
 
@@ -37,10 +49,20 @@ def _in_datatype(value: Literal, datatype: str) -> bool:
     return answer
 
 
+def _visible(value: Node) -> bool:
+    return not isinstance(value, Literal) or value.datatype is None or str(value.datatype) in OWL2_DATATYPES
+
+
 def visible_facts(facts: dict[str, list[Node]]) -> dict[str, list[Node]]:
-    """The facts an OWL 2 reasoner sees: literals outside the OWL 2 datatype map are dropped."""
-    return {p: [v for v in vs if not isinstance(v, Literal) or v.datatype is None or str(v.datatype) in OWL2_DATATYPES]
-            for p, vs in facts.items()}
+    """The facts an OWL 2 reasoner sees: literals outside the OWL 2 datatype map are dropped.
+
+    Returns a new dict; lists without such literals are shared with ``facts``, not copied
+    (callers only read them)."""
+    out = dict(facts)
+    for prop, values in facts.items():
+        if not all(map(_visible, values)):
+            out[prop] = [v for v in values if _visible(v)]
+    return out
 
 
 def find_conflicts(evaluator: Evaluator, facts: dict[str, list[Node]], asserted: tuple[str, ...]) -> list[str]:
@@ -53,8 +75,11 @@ def find_conflicts(evaluator: Evaluator, facts: dict[str, list[Node]], asserted:
 def conflicts_in(ax: Axioms, visible: dict[str, list[Node]], classes: set[str], saturated: dict[str, list[Node]]) -> list[str]:
     """The clashes of an already saturated patient (lets the fast reasoner saturate once)."""
     problems: list[str] = []
-    for prop in sorted(ax.functional):
-        values = saturated.get(prop, [])
+    functional, disjoint = _clash_order(ax)
+    for prop in functional:
+        values = saturated.get(prop, ())
+        if len(values) < 2:
+            continue
         for i, a in enumerate(values):
             for b in values[i + 1:]:
                 clash = (not same_value(a, b)) if isinstance(a, Literal) and isinstance(b, Literal) else (
@@ -70,8 +95,7 @@ def conflicts_in(ax: Axioms, visible: dict[str, list[Node]], classes: set[str], 
         for value in values:
             if not isinstance(value, Literal) or not _in_datatype(value, rng):
                 problems.append(f"{curie(prop)} value {_show(value)} is not a {curie(rng)}")
-    for pair in sorted(ax.disjoint, key=sorted):
-        a, b = sorted(pair)
+    for a, b in disjoint:
         if a in classes and b in classes:
             problems.append(f"the patient would be both {curie(a)} and {curie(b)}, which are disjoint")
     return problems
