@@ -181,11 +181,12 @@ _CELLS: dict[tuple[str, str], tuple[list[Any], str | None]] = {}
 def _cached_cell(column: Any, raw: str, actions: dict[str, str]) -> tuple[list[Any], str | None]:
     """:func:`guidekg.ingest.casesheet._parse_cell`, each distinct cell parsed once per process.
 
-    A population repeats the same few thousand cell values, and building rdflib terms is
-    most of the parsing cost; ids and dates are nearly unique, so they are not cached.
+    A population repeats the same few thousand cell values (dates too: a cohort spans a few
+    thousand days), and building rdflib terms is most of the parsing cost; ids are unique, so
+    they are not cached.
     tests/test_batch.py checks the records equal the case-sheet reader's.
     """
-    if column.kind in ("id", "date"):
+    if column.kind == "id":
         return _parse_cell(column, raw, actions)
     key = (column.name, raw)
     cached = _CELLS.get(key)
