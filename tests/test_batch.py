@@ -110,3 +110,59 @@ def test_bad_row_in_the_middle_of_a_big_file(tmp_path, workers):
     assert numbers == sorted(numbers), "output is in input order"
     assert summary.ok + summary.invalid + summary.contradictory == len(lines)
     assert summary.contradictory > 0
+
+
+def test_each_chunk_is_validated_in_a_fresh_store():
+    """Regression: one long-lived pyoxigraph store kept every removed quad, so memory grew
+    ~8 KB a patient for the whole run. Each chunk now gets a store holding the ontology only."""
+    import pyoxigraph as ox
+
+    from guidekg.fastvalidate import _ontology_store
+
+    first = _ontology_store()
+    size = len(first)
+    first.add(ox.Quad(ox.NamedNode("urn:x:p"), ox.NamedNode("urn:x:q"), ox.Literal("v"), ox.NamedNode("urn:x:g")))
+    second = _ontology_store()
+    assert second is not first and len(second) == size > 1000
+
+
+def test_validation_with_footprints_equals_loading_everything(tmp_path):
+    """Loading only the patients and predicates each check can read changes no finding."""
+    from guidekg import fastvalidate
+    from guidekg.sparql_footprint import Footprint
+
+    records = list(read_csv(write_cohort(tmp_path / "c.csv", 1500, seed=11)))
+    compiled = compile_validator()
+    wide = fastvalidate.CompiledValidator(
+        properties=compiled.properties, known=compiled.known,
+        sparql=[fastvalidate._SparqlCheck(c.shape, c.constraint, c.severity, c.message, c.query, Footprint(None, ()))
+                for c in compiled.sparql])
+    narrow, everything = compiled.validate(records), wide.validate(records)
+    assert sum(len(v) for v in narrow.values()) > 300
+    assert {k: _key(v) for k, v in narrow.items()} == {k: _key(v) for k, v in everything.items()}
+
+
+def test_one_value_spelt_two_ways_is_quoted_as_written(tmp_path):
+    """Regression: pyoxigraph returns canonical literals ("6" for "6.0"), and findings quote the
+    patient's own spelling, as pySHACL does. Mapping values back used to mix up two
+    properties with one value (months on chemotherapy "6" was quoted as "6.0", taken from
+    months since short-course RT). Only the predicates a check reads are mapped now, and a
+    record with two spellings among those goes to pySHACL, which knows which one was bound."""
+    import copy
+
+    from guidekg.namespaces import GK
+
+    records = list(read_csv(write_cohort(tmp_path / "c.csv", 400, seed=11)))
+    target = next(r for r in records if str(GK.monthsOnChemotherapy) in r.facts
+                  and GK.OnFirstLineChemotherapy in r.facts.get(str(GK.treatmentPhase), []))
+    target.facts[str(GK.monthsOnChemotherapy)] = [Literal("6", datatype=XSD.decimal)]
+    target.facts[str(GK.monthsSinceShortCourseRT)] = [Literal("6.0", datatype=XSD.decimal)]
+    target.facts.pop(str(GK.monthsSinceResectabilityAssessment), None)
+    assert not compile_validator()._ambiguous_literals(target)  # RT months are read by no check
+    _compare_validation([target])
+    assert any("for 6 months" in f.message for f in validate_fast([target])[target.iri])
+
+    both_read = copy.deepcopy(target)
+    both_read.facts[str(GK.monthsSinceResectabilityAssessment)] = [Literal("6.0", datatype=XSD.decimal)]
+    assert compile_validator()._ambiguous_literals(both_read)
+    _compare_validation([both_read])

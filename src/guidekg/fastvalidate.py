@@ -26,7 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
@@ -98,7 +98,7 @@ class CompiledValidator:
         easy: list[PatientRecord] = []
         for record in records:
             findings = self._core(record)
-            if findings is None:
+            if findings is None or self._ambiguous_literals(record):
                 hard.append(record)
             else:
                 out[record.iri] = findings
@@ -110,6 +110,31 @@ class CompiledValidator:
         for findings in out.values():
             findings.sort(key=lambda f: (f.severity != "violation", f.path or "", f.message))
         return {r.iri: out[r.iri] for r in records}
+
+    @cached_property
+    def _sparql_predicates(self) -> frozenset[str] | None:
+        """Every predicate some SPARQL check can read (None: any)."""
+        readable = [c.footprint.predicates for c in self.sparql]
+        return None if any(p is None for p in readable) else frozenset().union(*readable)  # type: ignore[arg-type]
+
+    def _ambiguous_literals(self, record: PatientRecord) -> bool:
+        """Two literals a check can read with one value but different spellings ("6" and "6.0").
+
+        pyoxigraph returns canonical lexical forms, and findings quote values as written (as
+        pySHACL does), so each returned literal is mapped back to the patient's own. When two
+        spellings share a value that mapping is ambiguous, so such a record goes to pySHACL.
+        """
+        predicates = self._sparql_predicates
+        seen: dict[tuple[str, object], str] = {}
+        for prop, values in record.facts.items():
+            if predicates is not None and prop not in predicates:
+                continue
+            for value in values:
+                if isinstance(value, Literal):
+                    key = (str(value.datatype or ""), _comparable(value))
+                    if seen.setdefault(key, str(value)) != str(value):
+                        return True
+        return False
 
     def _core(self, record: PatientRecord) -> list[Finding] | None:
         """Core findings of one record, or None when pySHACL must decide."""
@@ -157,8 +182,7 @@ class CompiledValidator:
         # into the store: the same solutions (sparql_footprint), a fraction of the loading.
         plan = [(check, {r.iri for r in records if check.may_match(r)}) for check in self.sparql]
         wanted = set().union(*(ids for _, ids in plan))
-        readable = [c.footprint.predicates for c in self.sparql]
-        predicates = None if any(p is None for p in readable) else set().union(*readable)  # type: ignore[arg-type]
+        predicates = self._sparql_predicates
         if not wanted:
             return
         store = _ontology_store()
