@@ -98,13 +98,14 @@ class CompiledValidator:
         easy: list[PatientRecord] = []
         for record in records:
             findings = self._core(record)
-            if findings is None or self._ambiguous_literals(record):
+            if findings is None:
                 hard.append(record)
             else:
                 out[record.iri] = findings
                 easy.append(record)
         if easy:
-            self._run_sparql(easy, out)
+            retry = self._run_sparql(easy, out)
+            hard.extend(r for r in easy if r.iri in retry)
         if hard:
             out.update(validate_records(hard))
         for findings in out.values():
@@ -116,25 +117,6 @@ class CompiledValidator:
         """Every predicate some SPARQL check can read (None: any)."""
         readable = [c.footprint.predicates for c in self.sparql]
         return None if any(p is None for p in readable) else frozenset().union(*readable)  # type: ignore[arg-type]
-
-    def _ambiguous_literals(self, record: PatientRecord) -> bool:
-        """Two literals a check can read with one value but different spellings ("6" and "6.0").
-
-        pyoxigraph returns canonical lexical forms, and findings quote values as written (as
-        pySHACL does), so each returned literal is mapped back to the patient's own. When two
-        spellings share a value that mapping is ambiguous, so such a record goes to pySHACL.
-        """
-        predicates = self._sparql_predicates
-        seen: dict[tuple[str, object], str] = {}
-        for prop, values in record.facts.items():
-            if predicates is not None and prop not in predicates:
-                continue
-            for value in values:
-                if isinstance(value, Literal):
-                    key = (str(value.datatype or ""), _comparable(value))
-                    if seen.setdefault(key, str(value)) != str(value):
-                        return True
-        return False
 
     def _core(self, record: PatientRecord) -> list[Finding] | None:
         """Core findings of one record, or None when pySHACL must decide."""
@@ -175,19 +157,29 @@ class CompiledValidator:
                         found.append(_finding(check, value))
         return found
 
-    def _run_sparql(self, records: Sequence[PatientRecord], out: dict[str, list[Finding]]) -> None:
+    def _run_sparql(self, records: Sequence[PatientRecord], out: dict[str, list[Finding]]) -> set[str]:
+        """Add the SPARQL checks' findings to ``out``; return the patients pySHACL must redo.
+
+        pyoxigraph returns canonical lexical forms ("6" for "6.0"), and findings quote values
+        as the patient wrote them (as pySHACL does), so each returned literal is mapped back to
+        the patient's own spelling. When one patient has two spellings of one value among the
+        predicates read ("2" months on chemotherapy, "2.0" months since assessment, ~3% of
+        a realistic cohort), that mapping is ambiguous only if a solution binds that value: then,
+        and only then, the patient is handed to pySHACL, which knows which one it bound.
+        """
+        retry: set[str] = set()
         if not self.sparql:
-            return
+            return retry
         # Only patients some check can match, and only the predicates the checks read, go
         # into the store: the same solutions (sparql_footprint), a fraction of the loading.
         plan = [(check, {r.iri for r in records if check.may_match(r)}) for check in self.sparql]
         wanted = set().union(*(ids for _, ids in plan))
         predicates = self._sparql_predicates
         if not wanted:
-            return
+            return retry
         store = _ontology_store()
         chunk = ox.NamedNode("urn:guidekg:chunk")
-        originals: dict[str, dict[tuple[str, object], Literal]] = {}
+        originals: dict[str, dict[tuple[str, object], Literal | None]] = {}  # None: two spellings
         quads = []
         patient_type = ox.NamedNode(str(GK.Patient))
         rdf_type = ox.NamedNode(str(RDF.type))
@@ -204,7 +196,11 @@ class CompiledValidator:
                 for value in values:
                     quads.append(ox.Quad(subject, predicate, _to_ox(value), chunk))
                     if isinstance(value, Literal):
-                        mine[(str(value.datatype or ""), _comparable(value))] = value
+                        key = (str(value.datatype or ""), _comparable(value))
+                        if key not in mine:
+                            mine[key] = value
+                        elif mine[key] is not None and str(mine[key]) != str(value):
+                            mine[key] = None
         store.extend(quads)
         alerts = _shape_alerts()
         for check, candidates in plan:
@@ -221,6 +217,9 @@ class CompiledValidator:
                 mine = originals.get(str(focus), {})
                 bound = {k: (mine.get((str(v.datatype or ""), _comparable(v)), v) if isinstance(v, Literal) else v)
                          for k, v in bound.items()}
+                if any(v is None for v in bound.values()):
+                    retry.add(str(focus))
+                    continue
                 path = bound.pop("path", None)
                 value = bound.pop("value", None)
                 dedup = (path, value, tuple(sorted(bound.items())))
@@ -235,6 +234,7 @@ class CompiledValidator:
                 out[str(focus)].append(Finding(_text(message, value), severity=check.severity,
                                                path=curie(str(path)) if path is not None else None,
                                                alert=alerts.get(check.shape) or alerts.get(check.constraint)))
+        return retry
 
 
 def _finding(check: _PropertyCheck, value: Node | None) -> Finding:
