@@ -173,3 +173,20 @@ def test_one_value_spelt_two_ways_is_quoted_as_written(tmp_path):
                                                        Literal("6.0", datatype=XSD.decimal)]
     assert compile_validator()._run_sparql([bound_twice], {bound_twice.iri: []}) == {bound_twice.iri}
     _compare_validation([bound_twice])
+
+
+def test_duplicate_index_finds_every_repeat_across_growth_and_names_the_first_place():
+    """The id index is a packed hash table that grows; a repeat must be found wherever it falls."""
+    from guidekg.batch import _Duplicates
+    from guidekg.model import SourceRef
+
+    seen = _Duplicates()
+    for line in range(1, 5001):
+        assert seen.check(f"urn:p:{line}", SourceRef("a.csv", line)) is None
+    assert seen.check("urn:fhir", SourceRef("b.json", None, "Patient/7")) is None
+    assert seen.check("urn:nd", SourceRef("c.ndjson")) is None
+    assert seen.check("urn:p:1", SourceRef("b.csv", 3)) == "a.csv:1"
+    assert seen.check("urn:p:4999", SourceRef("b.csv", 4)) == "a.csv:4999"
+    assert seen.check("urn:fhir", SourceRef("b.json", None, "Patient/8")) == "b.json (Patient/7)"
+    assert seen.check("urn:nd", SourceRef("d.ndjson", 2)) == "c.ndjson"
+    assert seen.check("urn:p:5001", SourceRef("b.csv", 5)) is None
