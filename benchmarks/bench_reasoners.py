@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -123,8 +124,11 @@ def e2e(size: int, workers: int, keep: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / f"cohort-{size}.csv"
         started = time.perf_counter()
-        write_cohort(csv_path, size, seed=1)
-        print(f"generated {size:,} rows ({csv_path.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - started:.0f} s", flush=True)
+        # One malformed row (line 734,512 of a million-row file, the same fraction of smaller ones):
+        # it must come out as one 'invalid' patient and the run must go on.
+        bad_row = int(size * 0.734510)
+        write_cohort(csv_path, size, seed=1, bad_lines={bad_row: 'SYNBAD,2026-11-01,"unterminated'})
+        print(f"generated {size:,} rows, a malformed one at line {bad_row + 2:,} ({csv_path.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - started:.0f} s", flush=True)
         out = Path(tmp) / "out.ndjson" if keep else Path(os.devnull)
         started = time.perf_counter()
         with tempfile.TemporaryFile("w+") as errors:
@@ -138,7 +142,11 @@ def e2e(size: int, workers: int, keep: bool) -> None:
             wall = time.perf_counter() - started
             errors.seek(0)
             stderr = errors.read().strip()
-        print(stderr.splitlines()[-1] if stderr else f"exit {proc.returncode}")
+        summary = stderr.splitlines()[-1] if stderr else f"exit {proc.returncode}"
+        print(summary)
+        counts = [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) (?:patients|ok|invalid|contradictory)(?![/\w])", summary)]
+        if len(counts) != 4 or counts[0] != size or sum(counts[1:]) != size or counts[2] < 1:
+            sys.exit(f"the summary does not account for all {size:,} patients and the malformed row: {summary}")
         peak_rss = max((s[1] for s in samples), default=0.0)
         peak_pss = max((s[2] for s in samples), default=0.0)
         print(f"e2e CSV -> NDJSON, {size:,} patients, {workers} worker(s): {wall:,.1f} s wall, {size / wall:,.0f} patients/s, "

@@ -84,3 +84,25 @@ def test_contradictory_patient_isolated_from_its_neighbour():
     assert by_id["T1"].status == "contradictory"
     assert any("msiStatus" in c and "gk:MSS" in c and "gk:MSI_High" in c for c in by_id["T1"].conflicts)
     assert by_id["T2"].status == "ok" and "https://w3id.org/guidekg/ontology#TripletPlusBevacizumab" in by_id["T2"].treatment_classes
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_unterminated_quote_loses_only_its_own_line(streaming, tmp_path):
+    """Regression: read as one CSV stream, an open quote swallowed every following row up to
+    the next quote character into one bad row (647 patients vanished from a 100,000-row run)."""
+    import io
+
+    from guidekg.batch import run_batch
+
+    source = BAD / "unterminated_quote.csv"
+    if streaming:
+        out = io.StringIO()
+        summary = run_batch([source], out, workers=1)
+        lines = [json.loads(line) for line in out.getvalue().splitlines()]
+        got = [(line["patient"], line["status"], line["validation"][0]["message"] if line["validation"] else "")
+               for line in lines]
+        assert summary.total == 3
+    else:
+        got = [(r.record.patient_id, r.status, r.validation[0].message if r.validation else "") for r in recommend([source])]
+    assert [(p, s) for p, s, _ in got] == [("line-2", "invalid"), ("B2", "ok"), ("B3", "ok")]
+    assert "quoted field is not closed" in got[0][2]

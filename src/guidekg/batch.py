@@ -15,7 +15,6 @@ are read by their readers in the parent and travel as records.
 
 from __future__ import annotations
 
-import csv
 import gc
 import hashlib
 import json
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .ingest import read_file
-from .ingest.casesheet import _parse_cell, check_header, iter_rows
+from .ingest.casesheet import _parse_cell, check_header, iter_rows, read_header
 from .ingest.casesheet import _row as casesheet_row
 from .ingest.errors import InputError
 from .model import Finding, PatientRecord, SourceRef
@@ -150,18 +149,13 @@ def _csv_chunks(path: Path, duplicates: _Duplicates, chunk_size: int) -> Iterato
     vocab = vocabulary()
     handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
     with handle:
-        reader = csv.reader(handle)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise InputError(str(path), None, "the file is empty (expected a header row and one row per patient)") from None
-        except csv.Error as exc:
-            raise InputError(str(path), 1, f"malformed CSV header: {exc}") from exc
+        lines = iter(handle)
+        header = read_header(path, lines)
         check_header(path, header, vocab)
         id_column = header.index("patient_id")
         rows: list[tuple[int, list[str] | str, str | None]] = []
         count = 0
-        for line, cells, error in iter_rows(reader):
+        for line, cells, error in iter_rows(lines):
             if error is not None:
                 rows.append((line, error, None))
             else:
