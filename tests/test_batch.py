@@ -115,12 +115,12 @@ def test_each_chunk_is_validated_in_a_fresh_store():
     ~8 KB a patient for the whole run. Each chunk now gets a store holding the ontology only."""
     import pyoxigraph as ox
 
-    from guidekg.fastvalidate import _ontology_store
+    from guidekg.oxstore import ontology_store
 
-    first = _ontology_store()
+    first = ontology_store()
     size = len(first)
     first.add(ox.Quad(ox.NamedNode("urn:x:p"), ox.NamedNode("urn:x:q"), ox.Literal("v"), ox.NamedNode("urn:x:g")))
-    second = _ontology_store()
+    second = ontology_store()
     assert second is not first and len(second) == size > 1000
 
 

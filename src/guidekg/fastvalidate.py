@@ -13,7 +13,7 @@ Exactness has two guards. At compile time any shape feature outside that list ra
 :class:`UnsupportedShape` and :func:`compile_validator` returns ``None``: callers then use
 pySHACL. At run time a record whose values fall outside the simple cases (a literal with an
 unexpected datatype, an IRI the ontology does not know ...) is validated by pySHACL itself.
-tests/test_fastvalidate.py compares the findings with pySHACL's, finding for finding.
+tests/test_batch.py compares the findings with pySHACL's, finding for finding.
 
 Running a sh:select over all patients at once rather than with ``$this`` pre-bound per focus
 node is equivalent when every query binds ``$this`` through a triple pattern of its top
@@ -29,13 +29,14 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 
 import pyoxigraph as ox
-from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
 from . import resources
 from .model import Finding, PatientRecord
 from .namespaces import GK, SH, curie
+from .oxstore import from_ox, named, ontology_store, to_ox
 from .sparql_footprint import Footprint, footprint
 from .validate import _SEVERITY, _shape_alerts, _shapes, validate_records
 
@@ -177,7 +178,7 @@ class CompiledValidator:
         predicates = self._sparql_predicates
         if not wanted:
             return retry
-        store = _ontology_store(predicates)
+        store = ontology_store(predicates)
         chunk = ox.NamedNode("urn:guidekg:chunk")
         originals: dict[str, dict[tuple[str, object], Literal | None]] = {}  # None: two spellings
         quads = []
@@ -192,9 +193,9 @@ class CompiledValidator:
             for prop, values in record.facts.items():
                 if predicates is not None and prop not in predicates:
                     continue
-                predicate = _named(prop)
+                predicate = named(prop)
                 for value in values:
-                    quads.append(ox.Quad(subject, predicate, _to_ox(value), chunk))
+                    quads.append(ox.Quad(subject, predicate, to_ox(value), chunk))
                     if isinstance(value, Literal):
                         key = (str(value.datatype or ""), _comparable(value))
                         if key not in mine:
@@ -210,7 +211,7 @@ class CompiledValidator:
             solutions = store.query(check.query, use_default_graph_as_union=True)
             variables = solutions.variables
             for row in solutions:
-                bound = {var.value: _from_ox(row[var]) for var in variables if row[var] is not None}
+                bound = {var.value: from_ox(row[var]) for var in variables if row[var] is not None}
                 focus = bound.pop("this", None)
                 if focus is None or str(focus) not in out:
                     continue
@@ -251,75 +252,6 @@ def _text(message: str, value: Node | None) -> str:
 def _comparable(value: Literal) -> object:
     python = value.toPython()
     return python if isinstance(python, (int, Decimal, bool, str)) else str(value)
-
-
-@lru_cache(maxsize=4096)
-def _named(iri: str) -> ox.NamedNode:
-    return ox.NamedNode(iri)
-
-
-_OX_TERMS: dict[Node, object] = {}
-
-
-def _to_ox(value: Node):
-    term = _OX_TERMS.get(value)
-    if term is None:
-        term = _convert(value)
-        if len(_OX_TERMS) > 20_000:
-            _OX_TERMS.clear()
-        _OX_TERMS[value] = term
-    return term
-
-
-def _convert(value: Node):
-    if isinstance(value, URIRef):
-        return _named(str(value))
-    if isinstance(value, Literal):
-        if value.language:
-            return ox.Literal(str(value), language=value.language)
-        return ox.Literal(str(value), datatype=_named(str(value.datatype)) if value.datatype else None)
-    return ox.BlankNode(str(value))
-
-
-def _from_ox(term) -> Node:
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    return BNode(term.value)
-
-
-@lru_cache(maxsize=8)
-def _ontology_ntriples(predicates: frozenset[str] | None = None) -> bytes:
-    """The logic modules as N-Triples, only the triples whose predicate a check can read.
-
-    The checks read a handful of predicates (rdf:type and rdfs:subClassOf from the
-    ontology); the labels, comments and evidence links are most of its triples. Loading only
-    what can match gives the same solutions and cut a single patient's validation from ~8 to
-    ~2 ms (``predicates=None``: every triple).
-    """
-    graph = resources.shared_graph("ontology", *resources.LOGIC_MODULES)
-    if predicates is None:
-        return graph.serialize(format="nt", encoding="utf-8")
-    kept = Graph()
-    for predicate in predicates:
-        for triple in graph.triples((None, URIRef(predicate), None)):
-            kept.add(triple)
-    return kept.serialize(format="nt", encoding="utf-8")
-
-
-def _ontology_store(predicates: frozenset[str] | None = None) -> ox.Store:
-    """A fresh in-memory store holding the ontology (what the checks read), one per chunk.
-
-    A long-lived store that chunks pass through does not work: pyoxigraph's in-memory
-    store keeps removed quads, so memory grew ~8 KB per patient ever validated
-    (measured: 204 -> 420 MB over 16,000 patients; flat with a fresh store).
-    """
-    store = ox.Store()
-    store.load(_ontology_ntriples(predicates), format=ox.RdfFormat.N_TRIPLES)
-    return store
 
 
 def _one(shapes: Graph, node: Node, prop: URIRef) -> Node | None:
