@@ -49,7 +49,7 @@ def api_key(args) -> str | None:
             raise SystemExit(f"guidekg serve: {args.api_key_file} is empty")
         return key
     if args.api_key:
-        print("guidekg serve: warning: --api-key puts the key in the process list; use $GUIDEKG_API_KEY or --api-key-file",
+        print("guidekg serve: warning: --api-key puts the key in the process list (anyone can read it with `ps`); use $GUIDEKG_API_KEY or --api-key-file",
               file=sys.stderr)
         return args.api_key
     return os.environ.get("GUIDEKG_API_KEY") or None

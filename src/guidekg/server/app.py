@@ -119,6 +119,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app = FastAPI(title="guidekg", version=__version__, lifespan=lifespan,
                   description="SPARQL 1.1 endpoint over the guideline knowledge graph and a treatment recommendation API.")
     app.state.config, app.state.pool, app.state.assessors, app.state.info = config, pool, assessors, info
+    app.state.folder = folder  # removed when the server stops (tests that never start it remove it themselves)
     if config.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "Accept", "Authorization", "X-API-Key"],

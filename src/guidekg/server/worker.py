@@ -80,7 +80,8 @@ def serve(conn: Connection, settings: WorkerSettings, version: int = 0) -> None:
     """Process entry point: announce readiness, then answer requests until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us by pid
     isolated = isolate_network() if settings.isolate else False
-    deepen_stack()
+    if settings.role != "assess":  # the JSON decoder recurses in C: assess workers keep the default limit
+        deepen_stack()
     try:
         state = _open(settings, version)
     except Exception as exc:  # report any start-up failure to the parent instead of dying silently
