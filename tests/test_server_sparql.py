@@ -164,3 +164,14 @@ def test_service_description_health_and_openapi(base):
     assert health["status"] == "ok" and health["patients"] == 3 and health["read_only"]
     paths = json.loads(httpx.get(f"{base}/openapi.json", timeout=30).text)["paths"]
     assert {"/sparql", "/recommend", "/health"} <= set(paths)
+
+
+def test_rdflib_sparqlstore_client(base):
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    graph = Graph(store=SPARQLStore(f"{base}/sparql", returnFormat="json"))
+    rows = list(graph.query(STATUS))
+    assert len(rows) == 3 and URIRef(PATIENT) in {row[0] for row in rows}
+    scoped = list(graph.query(f"SELECT (COUNT(*) AS ?n) FROM <{PATIENT}> WHERE {{ ?s ?p ?o }}"))
+    everything = list(graph.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))
+    assert 0 < int(scoped[0][0]) < int(everything[0][0])

@@ -163,6 +163,8 @@ class WorkerPool:
         self.stats.requests += 1
         writing = isinstance(payload, UpdateRequest)
         version = self.snapshots.reserve() if writing else self.snapshots.current
+        if not writing:
+            worker.version = version  # before it is sent: a busy worker's snapshot must not be pruned under it
         loop = asyncio.get_running_loop()
         answer: object = _DEAD
         try:
@@ -184,7 +186,6 @@ class WorkerPool:
             self.snapshots.commit(version)
             self.stats.updates += 1
         elif not writing:
-            worker.version = version
             self.snapshots.prune({w.version for w in self._all})
         self._idle.put_nowait(worker)
         return answer

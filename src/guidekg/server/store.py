@@ -10,7 +10,8 @@ Now an update is applied exactly once, by the single writer process, to the prim
 pyoxigraph (RocksDB) store. When it has committed, the writer takes a checkpoint of the
 primary (``Store.backup``: hard links, cheap) into ``snapshots/v<N>``, a directory nobody
 writes again. Query workers open the newest snapshot read-only (RocksDB forbids reading a
-directory another process writes) and switch to a newer one before their next request, so
+directory another process writes), copy it into memory (:func:`open_snapshot` says why) and
+switch to a newer one before their next request, so
 every reader answers from the same committed state and a fresh worker opens the current
 snapshot instead of replaying anything. Snapshots no worker uses any more are deleted.
 """
@@ -66,7 +67,19 @@ class Snapshots:
 
 
 def open_snapshot(folder: str, version: int) -> ox.Store:
-    return ox.Store.read_only(str(Path(folder) / "snapshots" / f"v{version}"))
+    """An in-memory copy of snapshot ``version``.
+
+    Why a copy: pyoxigraph answers the project's queries 4-6 times faster from memory than
+    from a read-only RocksDB directory (0.11 vs 0.61 ms patient_status, 6.7 vs 34.7 ms
+    recommendations on the 21-patient load-test dataset), and the copy takes about 0.1 s,
+    paid once per worker start and once per committed update. The copy keeps the
+    snapshot's blank node identifiers, so every worker returns the same labels.
+    """
+    snapshot = ox.Store.read_only(str(Path(folder) / "snapshots" / f"v{version}"))
+    store = ox.Store()
+    store.bulk_extend(snapshot.quads_for_pattern(None, None, None, None))
+    del snapshot
+    return store
 
 
 def open_primary(folder: str) -> ox.Store:
