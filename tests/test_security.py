@@ -41,7 +41,7 @@ def listener():
 def base(tmp_path_factory, listener):
     data = sample_csv(tmp_path_factory.mktemp("security"))
     config = ServerConfig(data=[str(data)], workers=2, query_timeout=3.0, max_response_bytes=1024 * 1024, allow_update=True,
-                          api_key=KEY, isolate_network=False, client_queue_timeout=20.0)
+                          api_key=KEY, isolate_network=False, client_queue_timeout=20.0, worker_memory=768 * 1024**2)
     with live_server(config) as url:
         yield url
     assert listener.hits == [], "the server connected out"
@@ -246,6 +246,13 @@ def test_a_huge_answer_is_stopped_at_the_byte_limit(base):
     response = post_query(base, query)
     assert response.status_code == 422 and "bytes" in response.text
     assert len(response.content) < 4096
+
+
+def test_exponential_strings_end_one_worker_not_the_machine(base):
+    grow = 'BIND("' + "x" * 64 + '" AS ?a0) ' + " ".join(f"BIND(CONCAT(?a{i}, ?a{i}) AS ?a{i + 1})" for i in range(26))
+    response = post_query(base, f"SELECT (STRLEN(?a26) AS ?n) WHERE {{ {grow} }}")  # 4 GiB if built
+    assert response.status_code == 503 and ("memory" in response.text or "time limit" in response.text)
+    assert get(base, "ASK {}").status_code == 200
 
 
 def test_invalid_large_queries_are_neither_echoed_nor_cached_whole(base):

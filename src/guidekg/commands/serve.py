@@ -30,6 +30,8 @@ def add_parser(sub):
     p.add_argument("--assess-workers", type=int, default=1, help="worker processes answering /recommend (default 1)")
     p.add_argument("--max-response-bytes", type=int, default=16 * 1024 * 1024, metavar="BYTES",
                    help="stop a query whose answer grows past this size (default 16 MiB)")
+    p.add_argument("--worker-memory", type=int, default=2 * 1024**3, metavar="BYTES",
+                   help="memory one SPARQL worker may use before it is stopped and replaced (default 2 GiB)")
     p.add_argument("--per-client", type=int, metavar="N", help="requests one client address may have running (default: workers/2)")
     p.add_argument("--allowed-host", action="append", metavar="NAME",
                    help="accept this Host header (repeatable; '*' for any; default: 127.0.0.1, localhost, ::1)")
@@ -63,7 +65,7 @@ def run(args) -> int:
                           query_timeout=args.query_timeout, recommend_timeout=args.recommend_timeout,
                           max_results=args.max_results, max_body=args.max_body, workers=args.workers,
                           assess_workers=args.assess_workers, max_response_bytes=args.max_response_bytes,
-                          per_client=args.per_client, allowed_hosts=args.allowed_host or list(LOOPBACK_HOSTS),
+                          per_client=args.per_client, worker_memory=args.worker_memory, allowed_hosts=args.allowed_host or list(LOOPBACK_HOSTS),
                           cors_origins=args.cors_origin)
     serve(config, host=args.host, port=args.port)
     return 0

@@ -97,7 +97,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     def settings(role: str) -> WorkerSettings:
         return WorkerSettings(str(folder), role, config.reasoner, config.max_results, config.max_response_bytes,
-                              config.isolate_network)
+                              config.isolate_network, config.worker_memory)
 
     pool = WorkerPool(settings("query"), snapshots, size=config.workers, queue_timeout=max(config.query_timeout, 5.0))
     assessors = WorkerPool(settings("assess"), snapshots, size=config.assess_workers, queue_timeout=config.recommend_timeout)

@@ -179,7 +179,8 @@ class WorkerPool:
             self.stats.timeouts += 1
             return Reply.text(503, f"the {what} ran longer than the server's time limit of {timeout:g} s and was stopped")
         if not isinstance(answer, Reply):
-            return Reply.text(503, f"the worker running this {what} stopped unexpectedly; it has been replaced")
+            return Reply.text(503, f"the worker running this {what} stopped (it may have passed the server's memory limit); "
+                                   "it has been replaced")
         if answer.status == 503:
             return answer
         if writing and answer.status < 300:

@@ -15,6 +15,7 @@ worker first gives up its network access where the OS allows (:mod:`.sandbox`).
 from __future__ import annotations
 
 import os
+import resource
 import signal
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -35,6 +36,9 @@ class WorkerSettings:
     max_bytes: int | None = 16 * 1024 * 1024
     isolate: bool = True
     """Move the worker into its own network namespace (no network at all) where the OS allows."""
+    max_memory: int | None = 2 * 1024**3
+    """Data segment limit of query and writer workers (RLIMIT_DATA): a query that builds huge
+    strings (nested CONCAT doubles them) aborts its own worker instead of exhausting the machine."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,8 @@ def serve(conn: Connection, settings: WorkerSettings, version: int = 0) -> None:
     isolated = isolate_network() if settings.isolate else False
     if settings.role != "assess":  # the JSON decoder recurses in C: assess workers keep the default limit
         deepen_stack()
+        if settings.max_memory:  # not for assess workers: a reasoner may start a JVM, which would inherit it
+            resource.setrlimit(resource.RLIMIT_DATA, (settings.max_memory, settings.max_memory))
     try:
         state = _open(settings, version)
     except Exception as exc:  # report any start-up failure to the parent instead of dying silently
