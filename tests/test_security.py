@@ -7,6 +7,7 @@ proves the checks themselves stop every fetch; the sandbox is tested on its own 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -338,12 +339,14 @@ def test_the_api_key_comes_from_the_environment_or_a_file(tmp_path, monkeypatch,
 
 # Fuzz: no 500, nothing goes out, the server still answers ------------------------------------
 
+FUZZ = int(os.environ.get("GUIDEKG_FUZZ_EXAMPLES", "60"))
+"""Examples per fuzz test: short by default; raise it for a longer run."""
 FRAGMENTS = ["SELECT", "ASK", "CONSTRUCT", "*", "WHERE", "{", "}", "(", ")", "?x", "<urn:a>", "SERVICE", "service", "SILENT",
              "LOAD", "#", "\r", "\n", "\r\n", "\u2028", "\f", "\\u0053", "\\u000D", '"', "'", '"""', "\\", "OPTIONAL", "UNION",
              "FILTER", "EXISTS", "GRAPH", "FROM", "NAMED", "BIND", "AS", ".", ";", "1", "\x01", "\x00", "é", "PREFIX", ":", "<"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=FUZZ, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(pieces=st.lists(st.one_of(st.sampled_from(FRAGMENTS + ["TARGET"]), st.text(max_size=8)), max_size=25))
 def test_fuzz_queries(base, listener, pieces):
     query = " ".join(listener.url if p == "TARGET" else p for p in pieces)
@@ -351,7 +354,7 @@ def test_fuzz_queries(base, listener, pieces):
     assert response.status_code < 500 or response.status_code == 503, (query, response.text)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=max(1, FUZZ // 2), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(media=st.sampled_from(["application/ld+json", "application/fhir+json", "text/turtle", "text/csv", "application/x-ndjson"]),
        body=st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=10), st.just("TARGET")),
                          lambda inner: st.lists(inner, max_size=4) | st.dictionaries(

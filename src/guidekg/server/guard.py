@@ -34,7 +34,7 @@ _TOKENS = re.compile(
     r"""|\#[^\n]*""",
     re.DOTALL,
 )
-_KEYWORD = re.compile(r"(?<![\w:?$\\-])(SERVICE|LOAD)(?![\w:-])", re.IGNORECASE)
+_KEYWORD = re.compile(r"(?<![\w:?$@\\-])(SERVICE|LOAD)(?![\w:-])", re.IGNORECASE)
 _OPENERS, _CLOSERS = "({[", ")}]"
 
 MAX_NESTING = 200
