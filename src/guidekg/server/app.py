@@ -175,8 +175,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         body: dict[str, Any] = {
             "status": "ok" if not not_ready else "not ready", "not_ready": not_ready, "version": __version__, **info,
             "workers": stats["sparql"].workers, "assess_workers": stats["recommend"].workers,
-            "pools": {name: {"size": pools[name].size, "workers": st.workers, "starting": st.starting, "ready": st.workers > 0}
-                      for name, st in stats.items()},
+            "pools": {name: {"size": pools[name].size, "workers": st.workers, "idle": pools[name].idle, "starting": st.starting,
+                             "busy_refusals": st.busy_refusals, "ready": st.workers > 0} for name, st in stats.items()},
             "requests": sum(st.requests for st in stats.values()), "timeouts": sum(st.timeouts for st in stats.values()),
             "workers_replaced": sum(st.replaced for st in stats.values()),
             "updates": stats["update"].updates if "update" in stats else 0, "store_version": snapshots.current,

@@ -67,6 +67,11 @@ class WorkerPool:
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
 
+    @property
+    def idle(self) -> int:
+        """Workers waiting for a request right now."""
+        return self._idle.qsize()
+
     def _spawn(self) -> _Worker:
         version = self.snapshots.current
         parent, child = _CONTEXT.Pipe()
