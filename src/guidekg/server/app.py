@@ -53,7 +53,7 @@ RECOMMEND_BODY = {"content": {media: {"schema": {"type": "string"}} for media in
 
 
 def build_dataset_file(config: ServerConfig, folder: Path) -> tuple[Path, dict[str, int]]:
-    """Assess ``config.data`` and write the served dataset as N-Quads (what every worker loads)."""
+    """Assess ``config.data`` and write the served dataset as N-Quads (what the store is built from)."""
     results = []
     if config.data:
         from ..recommend import recommend
