@@ -1,0 +1,109 @@
+"""The official FHIR R4 JSON schema, fetched at test time (``.ci/fetch-fhir-schema``), and a validator.
+
+Why: ``fhir.resources`` accepted a ``RelatedArtifact.url`` holding two DOIs joined by a space; the
+official schema (draft-06) does not. The schema is never committed: the script takes it from the npm
+registry package into a cache. Without npm the tests that need it are skipped locally with the reason,
+but fail under ``CI=true`` (CI must never silently skip them).
+
+Each resource is checked against its own definition (``#/definitions/<type>``), walking Bundle entries
+and contained resources, so an error names the resource and the element; the validators are built once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / ".ci" / "fetch-fhir-schema"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"FHIR R4 schema unavailable under CI: {reason}")
+    pytest.skip(f"FHIR R4 schema unavailable: {reason}")
+
+
+@lru_cache(maxsize=1)
+def _fetch() -> tuple[Path | None, str]:
+    try:
+        done = subprocess.run([str(SCRIPT)], capture_output=True, text=True, timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"{SCRIPT.name} could not run: {exc}"
+    if done.returncode != 0:
+        return None, done.stderr.strip() or f"{SCRIPT.name} exited {done.returncode}"
+    return Path(done.stdout.strip().splitlines()[-1]), ""
+
+
+def schema_path() -> Path:
+    path, reason = _fetch()
+    if path is None:
+        _unavailable(reason)
+    return path  # type: ignore[return-value]
+
+
+class SchemaValidator:
+    """Draft-06 validators for each resource type, compiled once from one schema document."""
+
+    def __init__(self, path: Path) -> None:
+        import jsonschema
+
+        self.schema = json.loads(path.read_text(encoding="utf-8"))
+        self.types = frozenset(self.schema["discriminator"]["mapping"])
+        self._jsonschema = jsonschema
+        self._by_type: dict[str, Any] = {}
+
+    def _validator(self, rtype: str) -> Any:
+        if rtype not in self._by_type:
+            if rtype not in self.types:
+                raise KeyError(rtype)
+            sub = {"$ref": f"#/definitions/{rtype}", "definitions": self.schema["definitions"]}
+            self._by_type[rtype] = self._jsonschema.Draft6Validator(sub)
+        return self._by_type[rtype]
+
+    def errors(self, resource: dict[str, Any], where: str = "") -> Iterator[str]:
+        """Every schema error in ``resource`` and the resources inside it, each naming type/id and element."""
+        rtype = resource.get("resourceType")
+        name = f"{where}{rtype}/{resource.get('id', '?')}"
+        if rtype not in self.types:
+            yield f"{name}: unknown resourceType {rtype!r}"
+            return
+        inner: list[tuple[str, dict[str, Any]]] = []
+        shallow = dict(resource)
+        if rtype == "Bundle":
+            shallow["entry"] = []
+            for k, entry in enumerate(resource.get("entry", [])):
+                shallow["entry"].append({key: v for key, v in entry.items() if key != "resource"})
+                if "resource" in entry:
+                    inner.append((f"{name}.entry[{k}] ", entry["resource"]))
+            if not shallow["entry"]:
+                del shallow["entry"]
+        if resource.get("contained"):
+            inner += [(f"{name}.contained ", c) for c in resource["contained"]]
+            shallow.pop("contained")
+        for error in self._validator(rtype).iter_errors(shallow):
+            element = ".".join(str(p) for p in error.absolute_path)
+            yield f"{name} {element}: {error.message[:300]}"
+        for prefix, child in inner:
+            yield from self.errors(child, prefix)
+
+
+@lru_cache(maxsize=1)
+def _validator_at(path: str) -> SchemaValidator:
+    return SchemaValidator(Path(path))
+
+
+def validator() -> SchemaValidator:
+    """The shared validator (fetches the schema on first use; skip/fail as the module says)."""
+    try:
+        import jsonschema  # noqa: F401
+    except ImportError:
+        _unavailable("the jsonschema package is not installed (pip install -e '.[test]')")
+    return _validator_at(str(schema_path()))
