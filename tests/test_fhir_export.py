@@ -9,6 +9,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from guidekg.export.fhir import render_fhir
+from guidekg.export.fhir_issues import DETECTED_ISSUE_URL
 from guidekg.ingest import read_patients
 from guidekg.recommend import assess
 
@@ -36,6 +37,11 @@ def _by_patient(bundle, rtype):
         key = subject.get("value") or subject["identifier"]["value"]
         out.setdefault(key, []).append(res)
     return out
+
+
+def _project_code(issue):
+    [code] = [c["code"] for c in issue["code"]["coding"] if c["system"] == DETECTED_ISSUE_URL]
+    return code
 
 
 def test_bundle_validates_against_the_r4_models(bundle):
@@ -78,9 +84,9 @@ def test_request_group_has_one_action_per_recommendation_with_citations(results,
 
 def test_detected_issues_carry_alert_severity(results, bundle):
     issues = _by_patient(bundle, "DetectedIssue")
-    ex12 = {i["code"]["coding"][0]["code"]: i["severity"] for i in issues["EX12-converted-one-stage"]}
+    ex12 = {_project_code(i): i["severity"] for i in issues["EX12-converted-one-stage"]}
     assert ex12["Alert_BevacizumabSurgeryInterval"] == "high"
-    ex02 = {i["code"]["coding"][0]["code"]: i["severity"] for i in issues["EX02-msi-high"]}
+    ex02 = {_project_code(i): i["severity"] for i in issues["EX02-msi-high"]}
     assert ex02["Alert_ConfirmRectalMSIH"] == "low"
     total = sum(len(r.alerts) for r in results)
     assert sum(len(v) for v in issues.values()) == total
