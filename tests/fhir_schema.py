@@ -107,3 +107,39 @@ def validator() -> SchemaValidator:
     except ImportError:
         _unavailable("the jsonschema package is not installed (pip install -e '.[test]')")
     return _validator_at(str(schema_path()))
+
+
+def value_set_codes(url: str) -> set[tuple[str, str]]:
+    """(system, code) of an R4 value set whose compose is ``is-a`` filters over an HL7 v3 code system.
+
+    Read from the same release as the schema (valuesets.json, v3-codesystems.json); v3 hierarchies
+    are both nested ``concept`` lists and ``child`` properties, so both are followed.
+    """
+    folder = schema_path().parent
+    sets = json.loads((folder / "valuesets.json").read_text(encoding="utf-8"))
+    [vs] = [e["resource"] for e in sets["entry"] if e["resource"].get("url") == url]
+    systems = json.loads((folder / "v3-codesystems.json").read_text(encoding="utf-8"))
+    out: set[tuple[str, str]] = set()
+    for include in vs["compose"]["include"]:
+        [cs] = [e["resource"] for e in systems["entry"] if e["resource"].get("url") == include["system"]]
+        children: dict[str, set[str]] = {}
+
+        def walk(concepts: list[dict[str, Any]], parent: str | None, children: dict[str, set[str]] = children) -> None:
+            for c in concepts:
+                kids = children.setdefault(c["code"], set())
+                kids |= {p["valueCode"] for p in c.get("property", []) if p["code"] == "child"}
+                if parent:
+                    children.setdefault(parent, set()).add(c["code"])
+                walk(c.get("concept", []), c["code"])
+
+        walk(cs["concept"], None)
+        for flt in include["filter"]:
+            assert flt["op"] == "is-a", flt
+            todo, seen = [flt["value"]], set()
+            while todo:
+                code = todo.pop()
+                if code not in seen:
+                    seen.add(code)
+                    todo += children.get(code, ())
+            out |= {(include["system"], c) for c in seen}
+    return out
