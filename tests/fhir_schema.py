@@ -143,3 +143,51 @@ def value_set_codes(url: str) -> set[tuple[str, str]]:
                     todo += children.get(code, ())
             out |= {(include["system"], c) for c in seen}
     return out
+
+
+@lru_cache(maxsize=1)
+def _checkable_profiles() -> dict[str, dict[str, Any]]:
+    """Core R4 profiles whose every constraint is a cardinality (the 'shareable' knowledge profiles)."""
+    bundle = json.loads((schema_path().parent / "profiles-others.json").read_text(encoding="utf-8"))
+    out = {}
+    for entry in bundle["entry"]:
+        sd = entry["resource"]
+        if sd.get("resourceType") != "StructureDefinition" or "/shareable" not in sd.get("url", ""):
+            continue
+        elements = sd["differential"]["element"][1:]
+        if all(set(e) <= {"id", "path", "min", "max", "type", "mustSupport", "short", "definition", "comment",
+                           "requirements", "isSummary", "alias", "mapping", "contentReference"} for e in elements):
+            out[sd["url"]] = sd
+    return out
+
+
+def _values(node: Any, parts: list[str]) -> list[Any]:
+    if not parts:
+        return [node]
+    items = node if isinstance(node, list) else [node]
+    out = []
+    for item in items:
+        if isinstance(item, dict) and parts[0] in item:
+            value = item[parts[0]]
+            out += [v for x in (value if isinstance(value, list) else [value]) for v in _values(x, parts[1:])]
+    return out
+
+
+def profile_errors(resource: dict[str, Any]) -> list[str]:
+    """Every way ``resource`` fails a profile it declares; a profile we cannot check is itself an error."""
+    errors = []
+    for url in resource.get("meta", {}).get("profile", []):
+        sd = _checkable_profiles().get(url)
+        if sd is None or sd["type"] != resource["resourceType"]:
+            errors.append(f"{resource['resourceType']}/{resource.get('id')}: declares {url}, which is not verified here")
+            continue
+        for element in sd["differential"]["element"][1:]:
+            parts = element["path"].split(".")[1:]
+            parents = _values(resource, parts[:-1])
+            for parent in parents:
+                count = len(_values(parent, parts[-1:]))
+                if count < element.get("min", 0):
+                    errors.append(f"{resource['resourceType']}/{resource.get('id')}: {element['path']} is required by {url}")
+                if element.get("max") == "1" and isinstance(parent.get(parts[-1]) if isinstance(parent, dict) else None, list):
+                    errors.append(f"{resource['resourceType']}/{resource.get('id')}: {element['path']} max 1 in {url}")
+    return errors

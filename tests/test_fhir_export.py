@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from fhir_schema import validator, value_set_codes
+from fhir_schema import profile_errors, validator, value_set_codes
 from guidekg.export.fhir import patient_entries, render_fhir
 from guidekg.export.fhir_issues import DETECTED_ISSUE_URL, detected_issue_codesystem, operation_outcome
 from guidekg.export.fhir_knowledge import PLAN_URL, plan_definition
@@ -184,11 +184,17 @@ def test_guidance_response_and_request_group_point_at_the_plan_definition(bundle
 
 def test_no_resource_claims_a_profile_it_does_not_meet(bundle):
     """Regression: example Patients claimed mcode-cancer-patient without identifier/name (required there),
-    Conditions claimed mCODE cancer-condition profiles without category. No profile is verified, so none is declared."""
+    Conditions claimed mCODE cancer-condition profiles without category. Only profiles checked here may be declared."""
     examples = [json.loads(p.read_text(encoding="utf-8")) for p in (ROOT / "examples" / "fhir").glob("*.json")]
+    declared = 0
     for node in _walk([bundle, *examples]):
-        if "resourceType" in node:
-            assert "profile" not in node.get("meta", {}), node["resourceType"]
+        if "resourceType" in node and node.get("meta", {}).get("profile"):
+            declared += 1
+            assert profile_errors(node) == []
+    assert declared == 1  # the project CodeSystem (shareablecodesystem); patients and results declare none
+    unmet = {"resourceType": "Patient", "id": "x", "meta": {"profile": [
+        "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-patient"]}}
+    assert profile_errors(unmet)
 
 
 def test_operation_outcome_expressions_are_fhirpath(results):

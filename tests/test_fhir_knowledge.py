@@ -13,6 +13,7 @@ import pytest
 from rdflib import RDFS, URIRef
 from rdflib.namespace import SKOS
 
+from fhir_schema import profile_errors
 from guidekg import resources
 from guidekg.cli import main
 from guidekg.export.fhir_issues import DETECTED_ISSUE_URL
@@ -156,3 +157,16 @@ def test_cli_writes_the_knowledge_bundle(tmp_path):
     bundle = json.loads(out.read_text(encoding="utf-8"))
     urls = {e["resource"].get("url") for e in bundle["entry"]}
     assert {PLAN_URL, LIBRARY_URL, DETECTED_ISSUE_URL, CODESYSTEM_URL} <= urls
+
+
+def test_knowledge_artifacts_meet_the_shareable_profiles_they_declare(artifacts):
+    """Each artifact declares the core R4 shareable profile of its type, and meets it (url, version, name,
+    experimental, publisher, description; CodeSystem.concept.code)."""
+    for rtype, resources_ in artifacts.items():
+        for resource in resources_:
+            assert resource["meta"]["profile"] == [f"http://hl7.org/fhir/StructureDefinition/shareable{rtype.lower()}"]
+            assert profile_errors(resource) == []
+    broken = dict(artifacts["PlanDefinition"][0])
+    del broken["publisher"]
+    assert profile_errors(broken) == ["PlanDefinition/guideline: PlanDefinition.publisher is required by "
+                                      "http://hl7.org/fhir/StructureDefinition/shareableplandefinition"]

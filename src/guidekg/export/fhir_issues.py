@@ -18,6 +18,7 @@ from typing import Any
 from ..ingest.fhir_map import CODESYSTEM_URL, FhirMapping, fhir_mapping
 from ..knowledge import knowledge, prepared
 from ..namespaces import GK, expand
+from .fhir_patient import PUBLISHER
 
 DETECTED_ISSUE_URL = "https://w3id.org/guidekg/CodeSystem/guidekg-detected-issue"
 """Canonical URL of the project's DetectedIssue CodeSystem (alerts and plan verdicts)."""
@@ -82,7 +83,9 @@ def detected_issue_codesystem() -> dict[str, Any]:
         if known.definition:
             concept["definition"] = known.definition
         concepts.append(concept)
-    return {"resourceType": "CodeSystem", "id": "guidekg-detected-issue", "url": DETECTED_ISSUE_URL,
+    return {"resourceType": "CodeSystem", "id": "guidekg-detected-issue",
+            "meta": {"profile": ["http://hl7.org/fhir/StructureDefinition/shareablecodesystem"]},
+            "publisher": PUBLISHER, "url": DETECTED_ISSUE_URL,
             "version": knowledge().version.rsplit("/", 1)[-1], "name": "GuidekgDetectedIssueCodes",
             "title": "guidekg alerts and plan verdicts (DetectedIssue.code)", "status": "active",
             "experimental": False, "caseSensitive": True, "content": "complete",

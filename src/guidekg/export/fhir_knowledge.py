@@ -33,7 +33,7 @@ from ..ingest.fhir_map import CODESYSTEM_URL, fhir_mapping
 from ..knowledge import knowledge, prepared
 from ..namespaces import curie, expand
 from .fhir_issues import DETECTED_ISSUE_URL, detected_issue_codesystem
-from .fhir_patient import codesystem_resource, full_url, systemic_actions, validated
+from .fhir_patient import PUBLISHER, codesystem_resource, full_url, systemic_actions, validated
 
 BASE = "https://w3id.org/guidekg/fhir"
 PLAN_URL = f"{BASE}/PlanDefinition/guideline"
@@ -170,7 +170,8 @@ def plan_definition() -> dict[str, Any]:
             action["action"] = [{"title": ("Do not: " if a.avoid else "") + a.label, "code": [a.concept()],
                                  "definitionCanonical": a.activity_url} for a in parts]
         actions.append(action)
-    return {"resourceType": "PlanDefinition", "id": "guideline", "url": PLAN_URL, "version": _version(),
+    return {"resourceType": "PlanDefinition", "id": "guideline", "meta": shareable("PlanDefinition"),
+            "url": PLAN_URL, "version": _version(), "publisher": PUBLISHER,
             "name": "GuidekgRectalCancerLiverMetastases",
             "title": "Rectal cancer with non-resectable bilobar liver metastases (guidekg)",
             "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/plan-definition-type",
@@ -189,11 +190,20 @@ def activity_definitions() -> list[dict[str, Any]]:
             seen.setdefault(a.activity_id, a)
     out = []
     for a in sorted(seen.values(), key=lambda a: a.activity_id):
-        out.append({"resourceType": "ActivityDefinition", "id": a.activity_id, "url": a.activity_url,
-                    "version": _version(), "name": "".join(ch for ch in a.activity_id.title() if ch.isalnum())[:255],
+        out.append({"resourceType": "ActivityDefinition", "id": a.activity_id, "meta": shareable("ActivityDefinition"),
+                    "url": a.activity_url, "version": _version(), "publisher": PUBLISHER,
+                    "name": "".join(ch for ch in a.activity_id.title() if ch.isalnum())[:255],
                     "title": ("Do not: " if a.avoid else "") + a.label, "status": "active", "experimental": True,
+                    "description": (f"Do not perform: {a.label}" if a.avoid else f"Perform: {a.label}")
+                                   + " (an action named by the guidekg guideline's recommendations).",
                     "kind": a.kind, "code": a.concept(), "intent": "proposal", "doNotPerform": a.avoid})
     return out
+
+
+def shareable(rtype: str) -> dict[str, Any]:
+    """meta declaring the core R4 'shareable' profile, which every knowledge artifact here meets
+    (it only requires url, version, name, experimental, publisher and description; checked in the tests)."""
+    return {"profile": [f"http://hl7.org/fhir/StructureDefinition/shareable{rtype.lower()}"]}
 
 
 def _version() -> str:
@@ -208,7 +218,8 @@ def library() -> dict[str, Any]:
         content.append({"contentType": "text/turtle", "title": f"ontology/{module}.ttl",
                         "data": base64.b64encode(data).decode("ascii"), "size": len(data),
                         "hash": base64.b64encode(hashlib.sha1(data).digest()).decode("ascii")})
-    return {"resourceType": "Library", "id": "ontology", "url": LIBRARY_URL, "version": _version(),
+    return {"resourceType": "Library", "id": "ontology", "meta": shareable("Library"), "url": LIBRARY_URL,
+            "version": _version(), "publisher": PUBLISHER,
             "name": "GuidekgOntology", "title": "guidekg ontology (OWL 2, Turtle)", "status": "active",
             "experimental": True,
             "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/library-type", "code": "logic-library"}]},

@@ -6,11 +6,11 @@ test can show that CSV, Turtle and FHIR give the same results. Standard codes ar
 where the mapping has one; every other fact travels with a project CodeSystem code.
 Every resource is validated by its FHIR model class before it is returned.
 
-No resource declares ``meta.profile``: the mCODE STU4 profiles these resources follow in spirit were
+No patient resource declares ``meta.profile``: the mCODE STU4 profiles these resources follow in spirit were
 checked (npm package hl7.fhir.us.mcode@4.0.0) and are not met (mcode-cancer-patient requires
 Patient.identifier and Patient.name, which a case sheet does not have; the cancer-condition profiles
 require Condition.category; mcode-patient-bundle requires a conforming cancer patient). A profile is
-declared only where the resource meets it.
+declared only where the resource meets it (the project CodeSystem meets the core shareablecodesystem).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from functools import lru_cache
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
-from rdflib import RDF, RDFS, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, Literal, URIRef
+from rdflib.namespace import SKOS
 
 from .. import resources
 from ..ingest.fhir_map import CODESYSTEM_URL, FhirMapping, fhir_mapping
@@ -31,6 +32,8 @@ from ..namespaces import GK
 from ..vocabulary import vocabulary
 
 UCUM = "http://unitsofmeasure.org"
+PUBLISHER = "guidekg developers"
+"""Publisher of the CodeSystems and knowledge artifacts (the pyproject authors)."""
 
 
 def full_url(rtype: str, rid: str) -> str:
@@ -202,7 +205,13 @@ def codesystem_resource(mapping: FhirMapping | None = None) -> dict[str, Any]:
     concepts = [{"code": code, "display": mapping.labels.get(code, code),
                  **({"definition": mapping.definitions[code]} if code in mapping.definitions else {})}
                 for code in sorted(mapping.concept_of)]
-    return validated({"resourceType": "CodeSystem", "id": "guidekg", "url": CODESYSTEM_URL, "version": "0.1.0",
+    scheme = resources.shared_graph("ontology", "codesystem")
+    description = next(scheme.objects(URIRef(CODESYSTEM_URL), SKOS.definition), None)
+    version = next(scheme.objects(URIRef(CODESYSTEM_URL), OWL.versionInfo), None)
+    return validated({"resourceType": "CodeSystem", "id": "guidekg", "url": CODESYSTEM_URL,
+                      "meta": {"profile": ["http://hl7.org/fhir/StructureDefinition/shareablecodesystem"]},
+                      "version": str(version or "0.1.0"), "publisher": PUBLISHER,
+                      "description": str(description or "guidekg codes for facts without a standard code"),
                       "name": "GuidekgCodes", "title": "guidekg codes for facts without a standard code",
                       "status": "active", "experimental": False, "caseSensitive": True, "content": "complete",
                       "count": len(concepts), "concept": concepts})
