@@ -271,3 +271,20 @@ def test_headline_and_plan_verdicts_travel_as_output_parameters(results):
     assert not any(_project_code(i).startswith("plan-consistent") for i in issues)
     errors = [e for r in by_url.values() for e in validator().errors(r)]
     assert errors == []
+
+
+def test_pitfall_alerts_implicate_the_planned_order(bundle):
+    """DetectedIssue.implicated names the planned order the alert is about (here from the record's
+    planned_actions: EX17 plans long-course chemoradiotherapy, EX11 a liver biopsy)."""
+    by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+
+    def implicated(patient, code):
+        [issue] = [i for i in _by_patient(bundle, "DetectedIssue")[patient] if _project_code(i) == code]
+        return [by_url[x["reference"]] for x in issue.get("implicated", [])]
+
+    [crt] = implicated("EX17-unsafe-upfront-pelvis", "Alert_UpfrontLongCourseCRT")
+    assert crt["resourceType"] == "ServiceRequest" and crt["intent"] == "plan"
+    assert crt["code"]["coding"] == [{"system": "https://w3id.org/guidekg/CodeSystem/guidekg", "code": "long-course-chemoradiotherapy"}]
+    [biopsy] = implicated("EX11-reassessment-due", "Alert_LiverBiopsyWithoutHPBReview")
+    assert biopsy["code"]["coding"][0]["code"] == "liver-biopsy"
+    assert implicated("EX02-msi-high", "Alert_ConfirmRectalMSIH") == []

@@ -23,7 +23,7 @@ from ..knowledge import knowledge
 from ..namespaces import GK, PATIENT, curie, expand
 from ..recommend import PatientResult
 from ..vocabulary import vocabulary
-from .fhir_actions import detected_issues, output_parameters, plan_request, recommendation_action
+from .fhir_actions import detected_issues, orders, output_parameters, plan_request, recommendation_action
 from .fhir_issues import operation_outcome
 from .fhir_knowledge import PLAN_URL, citations
 from .fhir_patient import full_url, validated
@@ -107,7 +107,7 @@ def patient_entries(index: int, result: PatientResult, mapping: FhirMapping | No
     data = result.as_json()
     requirements = data_requirements(result, m) if result.status == "ok" else []
     plan = [dict(item, request=add(plan_request(item, f"{base}-plan{k + 1}", subject, m)))
-            for k, item in enumerate(data.get("plan") or [])]
+            for k, item in enumerate(orders(data.get("plan") or [], result.record, m))]
     issues = detected_issues(result.alerts, plan, base, subject, add)
     group_url = None
     if result.status == "ok":
@@ -119,7 +119,8 @@ def patient_entries(index: int, result: PatientResult, mapping: FhirMapping | No
             group["action"] = actions
         group_url = add(group)
     outcome_url = add(dict(operation_outcome(result, m), id=f"{base}-outcome")) if result.status != "ok" else None
-    parameters = output_parameters(data, result.treatment_classes, plan, f"{base}-output")
+    verdicts = [item for item in plan if item.get("verdict")]
+    parameters = output_parameters(data, result.treatment_classes, verdicts, f"{base}-output")
     params_url = add(parameters) if parameters.get("parameter") else None
     response: dict[str, Any] = {
         "resourceType": "GuidanceResponse", "id": f"{base}-guidance",

@@ -5,10 +5,12 @@ Why each shape:
   are two concepts, never two codings of one), and "do not" is machine-readable as the CPG-on-FHIR IG
   does it: the action's ``resource`` is a request with ``doNotPerform: true`` (the definition it
   instantiates is an ActivityDefinition with ``doNotPerform: true``, see :mod:`.fhir_knowledge`);
-- each planned or current action of the record (``plan`` in the JSON, ARCHITECTURE §5.1) becomes a
-  MedicationRequest / MedicationStatement / ServiceRequest, so a DetectedIssue can name it in
-  ``implicated``; an unsafe verdict (contraindicated, not-recommended) that no alert already covers
-  gets its own DetectedIssue;
+- each planned or current action of the record (``plan`` in the JSON, ARCHITECTURE §5.1, or the
+  record's planned actions and current regimen when no plan is given) becomes a MedicationRequest /
+  MedicationStatement / ServiceRequest, so a DetectedIssue can name it in ``implicated``: the orders
+  whose plan entry names the alert as its rule, and the orders for an action the alert is about
+  (``queries/fhir_alert_actions.rq``); an unsafe verdict (contraindicated, not-recommended) that no
+  alert already covers gets its own DetectedIssue;
 - the headline and the plan verdicts travel in a Parameters resource (``GuidanceResponse.outputParameters``).
 """
 
@@ -18,8 +20,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..ingest.fhir_map import CODESYSTEM_URL, FhirMapping
-from ..namespaces import expand
-from .fhir_issues import SEVERITY, UNSAFE_VERDICTS, alert_code, issue_concept
+from ..knowledge import knowledge
+from ..model import PatientRecord
+from ..namespaces import GK, expand
+from .fhir_issues import SEVERITY, UNSAFE_VERDICTS, alert_actions, alert_code, issue_concept
 from .fhir_knowledge import RXNORM, Action, actions_of, citations
 from .fhir_patient import systemic_actions
 
@@ -30,6 +34,38 @@ def _is_drug(codes: list[dict[str, str]], m: FhirMapping) -> bool:
     systemic = systemic_actions()
     return any(c["system"] == RXNORM or (c["system"] == CODESYSTEM_URL and m.concept_of.get(c["code"]) in systemic)
                for c in codes)
+
+
+def _codes_of(individual: str, m: FhirMapping) -> list[dict[str, str]]:
+    drug = [r for r in m.rules if r.slot == "medication" and r.individual == individual]
+    if drug:
+        return [{"system": drug[0].system, "code": drug[0].code}]
+    code = m.code_of.get(individual)
+    return [{"system": CODESYSTEM_URL, "code": code}] if code else []
+
+
+def _individual_of(codes: list[dict[str, str]], m: FhirMapping) -> str | None:
+    for c in codes:
+        if c["system"] == CODESYSTEM_URL and c["code"] in m.concept_of:
+            return m.concept_of[c["code"]]
+        drug = [r for r in m.rules if r.slot == "medication" and r.system == c["system"] and r.code == c["code"]]
+        if drug:
+            return drug[0].individual
+    return None
+
+
+def orders(plan: list[dict[str, Any]], record: PatientRecord, m: FhirMapping) -> list[dict[str, Any]]:
+    """What the patient is planned to get or gets now: the JSON ``plan`` if present, else the record's
+    planned actions and current regimen (no verdict then). Each entry knows its action individual."""
+    if plan:
+        return [dict(item, individual=_individual_of(item.get("codes") or [], m)) for item in plan]
+    out = []
+    for prop, source in ((GK.plannedAction, "planned"), (GK.currentRegimen, "current")):
+        for value in record.values(str(prop)):
+            iri = str(value)
+            out.append({"action": knowledge().label(iri) or iri.rsplit("#", 1)[-1], "from": source,
+                        "codes": _codes_of(iri, m), "individual": iri})
+    return out
 
 
 def plan_request(item: dict[str, Any], rid: str, subject: dict[str, Any], m: FhirMapping) -> dict[str, Any]:
@@ -91,8 +127,10 @@ def detected_issues(alerts: list[dict[str, Any]], plan: list[dict[str, Any]], ba
     urls: list[str] = []
     covered: set[int] = set()
     for k, alert in enumerate(alerts):
-        implicated = [i for i, item in enumerate(plan) if item.get("rule") and expand(item["rule"]) == expand(alert["id"])]
-        covered.update(implicated)
+        about = alert_actions().get(expand(alert["id"]), frozenset())
+        implicated = [i for i, item in enumerate(plan)
+                      if (item.get("rule") and expand(item["rule"]) == expand(alert["id"])) or item.get("individual") in about]
+        covered.update(i for i in implicated if plan[i].get("rule") and expand(plan[i]["rule"]) == expand(alert["id"]))
         issue = {"resourceType": "DetectedIssue", "id": f"{base}-issue{k + 1}", "status": "final",
                  "code": issue_concept(alert_code(alert["id"]), alert.get("label")),
                  "severity": SEVERITY.get(alert.get("severity", ""), "moderate"), "patient": subject,
@@ -147,4 +185,4 @@ def output_parameters(data: dict[str, Any], classes: list[str], plan: list[dict[
     return {"resourceType": "Parameters", "id": rid, "parameter": params}
 
 
-__all__ = ["plan_request", "recommendation_action", "detected_issues", "output_parameters"]
+__all__ = ["orders", "plan_request", "recommendation_action", "detected_issues", "output_parameters"]

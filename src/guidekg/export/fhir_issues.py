@@ -60,6 +60,15 @@ def issue_codes() -> dict[str, IssueCode]:
     return out
 
 
+@lru_cache(maxsize=1)
+def alert_actions() -> dict[str, frozenset[str]]:
+    """Alert IRI -> the action individuals it is about (``queries/fhir_alert_actions.rq``)."""
+    out: dict[str, set[str]] = {}
+    for row in knowledge().graph.query(prepared("fhir_alert_actions")):
+        out.setdefault(str(row.alert), set()).add(str(row.action))
+    return {alert: frozenset(actions) for alert, actions in out.items()}
+
+
 def issue_concept(code: str, fallback_label: str | None = None) -> dict[str, Any]:
     """DetectedIssue.code: the standard category coding (if mapped) then the project code."""
     known = issue_codes().get(code)
@@ -152,5 +161,5 @@ def operation_outcome(result: Any, mapping: FhirMapping | None = None) -> dict[s
     return {"resourceType": "OperationOutcome", "issue": issues}
 
 
-__all__ = ["DETECTED_ISSUE_URL", "SEVERITY", "UNSAFE_VERDICTS", "IssueCode", "issue_codes", "issue_concept",
+__all__ = ["DETECTED_ISSUE_URL", "SEVERITY", "UNSAFE_VERDICTS", "IssueCode", "issue_codes", "alert_actions", "issue_concept",
            "alert_code", "detected_issue_codesystem", "fhirpath", "operation_outcome"]
