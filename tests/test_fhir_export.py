@@ -51,6 +51,8 @@ def _project_code(issue):
 def test_bundle_validates_against_the_r4_models(bundle):
     parsed = Bundle.model_validate(bundle)
     assert parsed.type == "collection"
+    errors = list(validator().errors(bundle))  # the official R4 JSON schema (the models missed bad urls)
+    assert errors == [], "\n".join(errors[:20])
     assert len({e["fullUrl"] for e in bundle["entry"]}) == len(bundle["entry"])
 
 
