@@ -290,3 +290,28 @@ def test_pitfall_alerts_implicate_the_planned_order(bundle):
     [biopsy] = implicated("EX11-reassessment-due", "Alert_LiverBiopsyWithoutHPBReview")
     assert biopsy["code"]["coding"][0]["code"] == "liver-biopsy"
     assert implicated("EX02-msi-high", "Alert_ConfirmRectalMSIH") == []
+
+
+def test_a_shape_verdict_implicates_the_order_through_the_shapes_alert(results):
+    """The decision layer names a safety shape as a verdict's rule; the DetectedIssue of the alert that
+    shape raises (gk:raisesAlert) implicates the order, and no second DetectedIssue is made for it."""
+    from rdflib import URIRef
+
+    from guidekg import resources
+    from guidekg.namespaces import GK
+
+    shapes = resources.shared_graph("shapes", *resources.SHAPES)
+    [shape] = list(shapes.subjects(GK.raisesAlert, GK.Alert_LiverBiopsyWithoutHPBReview))
+    assert isinstance(shape, URIRef)
+    base = next(r for r in results if r.record.patient_id == "EX11-reassessment-due")
+    assert "gk:Alert_LiverBiopsyWithoutHPBReview" in {a["id"] for a in base.alerts}
+    plan = [{"action": "liver biopsy", "from": "planned", "codes": [], "verdict": "contraindicated",
+             "reason": "no hepatobiliary review yet", "rule": str(shape), "evidence": []}]
+    entries = patient_entries(0, _with_plan(base, {}, plan))
+    by_url = {e["fullUrl"]: e["resource"] for e in entries}
+    issues = [r for r in by_url.values() if r["resourceType"] == "DetectedIssue"]
+    assert len(issues) == len(base.alerts)
+    [biopsy] = [i for i in issues if _project_code(i) == "Alert_LiverBiopsyWithoutHPBReview"]
+    [order] = [by_url[x["reference"]] for x in biopsy["implicated"]]
+    assert order["resourceType"] == "ServiceRequest"
+    assert order["code"]["coding"] == [{"system": "https://w3id.org/guidekg/CodeSystem/guidekg", "code": "liver-biopsy"}]

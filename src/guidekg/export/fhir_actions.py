@@ -23,7 +23,8 @@ from ..ingest.fhir_map import CODESYSTEM_URL, FhirMapping
 from ..knowledge import knowledge
 from ..model import PatientRecord
 from ..namespaces import GK, expand
-from .fhir_issues import SEVERITY, UNSAFE_VERDICTS, alert_actions, alert_code, issue_concept
+from ..vocabulary import vocabulary
+from .fhir_issues import SEVERITY, UNSAFE_VERDICTS, alert_actions, alert_code, issue_concept, plan_alert
 from .fhir_knowledge import RXNORM, Action, actions_of, citations
 from .fhir_patient import systemic_actions
 
@@ -44,21 +45,26 @@ def _codes_of(individual: str, m: FhirMapping) -> list[dict[str, str]]:
     return [{"system": CODESYSTEM_URL, "code": code}] if code else []
 
 
-def _individual_of(codes: list[dict[str, str]], m: FhirMapping) -> str | None:
-    for c in codes:
+def _individual_of(item: dict[str, Any], m: FhirMapping) -> str | None:
+    for c in item.get("codes") or []:
         if c["system"] == CODESYSTEM_URL and c["code"] in m.concept_of:
             return m.concept_of[c["code"]]
         drug = [r for r in m.rules if r.slot == "medication" and r.system == c["system"] and r.code == c["code"]]
         if drug:
             return drug[0].individual
-    return None
+    return vocabulary().actions.get(str(item.get("action") or "").strip().lower())
 
 
 def orders(plan: list[dict[str, Any]], record: PatientRecord, m: FhirMapping) -> list[dict[str, Any]]:
     """What the patient is planned to get or gets now: the JSON ``plan`` if present, else the record's
     planned actions and current regimen (no verdict then). Each entry knows its action individual."""
     if plan:
-        return [dict(item, individual=_individual_of(item.get("codes") or [], m)) for item in plan]
+        out = []
+        for item in plan:
+            individual = _individual_of(item, m)
+            codes = item.get("codes") or (_codes_of(individual, m) if individual else [])
+            out.append(dict(item, individual=individual, codes=codes, alert=plan_alert(item)))
+        return out
     out = []
     for prop, source in ((GK.plannedAction, "planned"), (GK.currentRegimen, "current")):
         for value in record.values(str(prop)):
@@ -126,11 +132,16 @@ def detected_issues(alerts: list[dict[str, Any]], plan: list[dict[str, Any]], ba
     """A DetectedIssue per alert, and per unsafe plan verdict no alert covers; returns their URLs."""
     urls: list[str] = []
     covered: set[int] = set()
+    judged = any(item.get("verdict") for item in plan)
     for k, alert in enumerate(alerts):
-        about = alert_actions().get(expand(alert["id"]), frozenset())
-        implicated = [i for i, item in enumerate(plan)
-                      if (item.get("rule") and expand(item["rule"]) == expand(alert["id"])) or item.get("individual") in about]
-        covered.update(i for i in implicated if plan[i].get("rule") and expand(plan[i]["rule"]) == expand(alert["id"]))
+        iri = expand(alert["id"])
+        if judged:  # the plan says which rule judged each order, and so which alert it raised
+            implicated = [i for i, item in enumerate(plan)
+                          if item.get("alert") == iri and item.get("verdict") not in ("recommended", "consistent")]
+            covered.update(implicated)
+        else:  # no verdicts: the orders for the actions the alert is about
+            about = alert_actions().get(iri, frozenset())
+            implicated = [i for i, item in enumerate(plan) if item.get("individual") in about]
         issue = {"resourceType": "DetectedIssue", "id": f"{base}-issue{k + 1}", "status": "final",
                  "code": issue_concept(alert_code(alert["id"]), alert.get("label")),
                  "severity": SEVERITY.get(alert.get("severity", ""), "moderate"), "patient": subject,

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from rdflib import RDF
+
+from .. import resources
 from ..ingest.fhir_map import CODESYSTEM_URL, FhirMapping, fhir_mapping
 from ..knowledge import knowledge, prepared
 from ..namespaces import GK, expand
@@ -67,6 +70,37 @@ def alert_actions() -> dict[str, frozenset[str]]:
     for row in knowledge().graph.query(prepared("fhir_alert_actions")):
         out.setdefault(str(row.alert), set()).add(str(row.action))
     return {alert: frozenset(actions) for alert, actions in out.items()}
+
+
+@lru_cache(maxsize=1)
+def rule_alerts() -> tuple[dict[str, str], dict[str, str]]:
+    """(rule IRI -> alert IRI for safety shapes, verdict code -> alert IRI), from ``fhir_rule_alerts.rq``."""
+    by_rule: dict[str, str] = {}
+    by_verdict: dict[str, str] = {}
+    for graph in (resources.shared_graph("shapes", *resources.SHAPES), knowledge().graph):
+        for row in graph.query(prepared("fhir_rule_alerts")):
+            if row.rule is not None:
+                by_rule.setdefault(str(row.rule), str(row.alert))
+            if row.verdict is not None:
+                by_verdict.setdefault(str(row.verdict), str(row.alert))
+    return by_rule, by_verdict
+
+
+def plan_alert(item: dict[str, Any]) -> str | None:
+    """The alert IRI a plan entry's verdict raises: its rule itself, the rule's alert, or the verdict's."""
+    rule = expand(item.get("rule") or "")
+    by_rule, by_verdict = rule_alerts()
+    if rule in by_rule:
+        return by_rule[rule]
+    if rule in issue_codes_by_iri():
+        return rule
+    return by_verdict.get(item.get("verdict") or "")
+
+
+@lru_cache(maxsize=1)
+def issue_codes_by_iri() -> frozenset[str]:
+    """IRIs of every gk:Alert (a plan rule may name the alert directly)."""
+    return frozenset(str(a) for a in knowledge().graph.subjects(RDF.type, GK.Alert))
 
 
 def issue_concept(code: str, fallback_label: str | None = None) -> dict[str, Any]:
@@ -161,5 +195,5 @@ def operation_outcome(result: Any, mapping: FhirMapping | None = None) -> dict[s
     return {"resourceType": "OperationOutcome", "issue": issues}
 
 
-__all__ = ["DETECTED_ISSUE_URL", "SEVERITY", "UNSAFE_VERDICTS", "IssueCode", "issue_codes", "alert_actions", "issue_concept",
+__all__ = ["DETECTED_ISSUE_URL", "SEVERITY", "UNSAFE_VERDICTS", "IssueCode", "issue_codes", "alert_actions", "rule_alerts", "plan_alert", "issue_concept",
            "alert_code", "detected_issue_codesystem", "fhirpath", "operation_outcome"]
