@@ -193,7 +193,7 @@ def test_no_resource_claims_a_profile_it_does_not_meet(bundle):
         if "resourceType" in node and node.get("meta", {}).get("profile"):
             declared += 1
             assert profile_errors(node) == []
-    assert declared == 1  # the project CodeSystem (shareablecodesystem); patients and results declare none
+    assert declared == 2  # the two project CodeSystems (shareablecodesystem); patients and results declare none
     unmet = {"resourceType": "Patient", "id": "x", "meta": {"profile": [
         "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-patient"]}}
     assert profile_errors(unmet)
