@@ -51,9 +51,13 @@ def _project_code(issue):
 def test_bundle_validates_against_the_r4_models(bundle):
     parsed = Bundle.model_validate(bundle)
     assert parsed.type == "collection"
-    errors = list(validator().errors(bundle))  # the official R4 JSON schema (the models missed bad urls)
-    assert errors == [], "\n".join(errors[:20])
     assert len({e["fullUrl"] for e in bundle["entry"]}) == len(bundle["entry"])
+
+
+def test_bundle_passes_the_official_r4_schema(bundle):
+    """Examples plus the public mCODE examples; the models alone missed invalid RelatedArtifact.url values."""
+    errors = list(validator().errors(bundle))
+    assert errors == [], "\n".join(errors[:20])
 
 
 def test_one_guidance_response_per_patient_with_status(results, bundle):
