@@ -190,7 +190,7 @@ def svg(path: Pathway, now: list[str] = (), upcoming: list[str] = (), title: str
         layer = depth.get(n, 0) + shift.get(n, 0)
         classes = path.classes_at(n)
         tip = f"{path.graph.nodes[n]['label']} ({n})\nClasses here:\n" + _condition(path, n)[1]
-        href = link(classes[0]) if len(classes) == 1 else f"#step-{n.removeprefix('gk:')}"
+        href = link(classes[0]) if classes else ""
         nodes.append(Node(n, path.graph.nodes[n]["label"], kind(n, classes), layer, (), tip, href))
     for s, t in sorted(path.graph.edges()):
         short, full = _condition(path, t)

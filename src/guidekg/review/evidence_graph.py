@@ -87,14 +87,21 @@ def statements_of(net: nx.DiGraph, item: str) -> list[str]:
 
 def trail(net: nx.DiGraph, item: str) -> nx.DiGraph:
     """The evidence network of one recommendation: statement -> item and its amendments -> sources."""
+    statements = set(statements_of(net, item))
     items = {item} | {a for a, _, d in net.in_edges(item, data=True) if d["relation"] == "amends"}
     items |= {t for _, t, d in net.out_edges(item, data=True) if d["relation"] == "amends"}
-    nodes = set(items)
+    items |= {a for s in statements for a, _, d in net.in_edges(s, data=True)
+              if d["relation"] == "encodes" and net.nodes[a]["kind"] == "amendment"}  # amendments of the same statement
+    nodes = set(items) | statements
     for it in items:
-        nodes |= set(statements_of(net, it))
         nodes |= {t for _, t, d in net.out_edges(it, data=True) if d["relation"] in ("evidence", "see also")}
-    sub = net.subgraph(nodes).copy()
-    sub.remove_edges_from([(s, t) for s, t, d in sub.edges(data=True) if d["relation"] in ("noted", "cites")])
+    sub = nx.DiGraph()
+    sub.add_nodes_from((n, net.nodes[n]) for n in nodes)
+    for s, t, d in net.subgraph(nodes).edges(data=True):
+        if d["relation"] == "encodes":  # drawn the way an author reads it: statement -> what encodes it
+            sub.add_edge(t, s, relation="encoded by")
+        elif d["relation"] not in ("noted", "cites"):
+            sub.add_edge(s, t, **d)
     return sub
 
 

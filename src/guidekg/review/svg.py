@@ -145,7 +145,7 @@ def render(nodes: list[Node], edges: list[Edge], palette: dict[str, str], legend
     for kind, text in legend.items():
         legend_parts.append(f'<rect x="{x:.1f}" y="{legend_y:.1f}" width="14" height="14" rx="3" fill="{palette.get(kind, "#eee")}" stroke="#333"/>'
                             + _text(x + 20, legend_y + 11, [text], anchor="start"))
-        x += 34 + len(text) * 6.6
+        x += 40 + len(text) * 7.4
     height = legend_y + 34
     width = max(width, x + 20)
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(ident)}" role="img" viewBox="0 0 {width:.0f} {height:.0f}" '

@@ -16,6 +16,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from rdflib import RDF, URIRef
@@ -72,7 +73,22 @@ def fix_text(f: Finding) -> str:
     for meta, _ in query_rules():
         if meta.name == f.rule:
             return meta.solution
-    return ""
+    return shape_solutions().get(f.rule, "")
+
+
+@lru_cache(maxsize=1)
+def shape_solutions() -> dict[str, str]:
+    """Shape name -> the '# Solution:' comment written above it in shapes/authoring.ttl."""
+    out: dict[str, str] = {}
+    solution = ""
+    for line in resources.path("shapes", "authoring").read_text(encoding="utf-8").splitlines():
+        if line.startswith("# Solution:"):
+            solution = line.removeprefix("# Solution:").strip()
+        match = re.match(r"^\w+:(\w+) a sh:NodeShape", line)
+        if match and solution:
+            out[match.group(1)] = solution
+            solution = ""
+    return out
 
 
 def concerns(onto: OntologySet, f: Finding) -> list[str]:
@@ -96,12 +112,30 @@ def statements_of(onto: OntologySet, node: URIRef) -> set[URIRef]:
     return {s for i in items for s in g.objects(i, GK.encodesStatement)}
 
 
+def own_statements(onto: OntologySet, node: URIRef) -> list[URIRef]:
+    """The statements a node is most directly about: its own, else its source recommendations', alerts', amendments'."""
+    g = onto.graph
+    if (node, RDF.type, GK.SourceStatement) in g:
+        return [node]
+    tiers = [[node], [r for r in g.objects(node, GK.triggersRecommendation) if (r, RDF.type, GK.Recommendation) in g],
+             list(g.objects(node, GK.raisesAlert)) + list(g.objects(node, GK.amends)), list(g.objects(node, GK.triggersRecommendation))]
+    for tier in tiers:
+        found = {s for item in tier for s in g.objects(item, GK.encodesStatement)}
+        if found:
+            return sorted(found, key=lambda s: (int(g.value(s, GK.sourceOrder) or 10**6), str(s)))
+    return []
+
+
 def group_key(onto: OntologySet, f: Finding) -> str:
-    """The subject a finding is listed under: its first statement, else what it names, else the rule."""
+    """The subject a finding is listed under: the statement its subject is most directly about, else the subject."""
+    names = _CURIE.findall(f.subject)
+    for name in names[:1]:
+        found = own_statements(onto, URIRef(expand(name)))
+        if found:
+            return curie(str(found[0]))
     statements = concerns(onto, f)
     if statements:
         return statements[0]
-    names = _CURIE.findall(f.subject)
     return names[0] if names else f.subject or f.rule
 
 
