@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from review_planting import plant
 
 from guidekg.logic import read_axioms
 from guidekg.review.coverage import analyse_coverage
 from guidekg.review.logic_checks import logic_findings
 from guidekg.review.model import load_ontology
+from review_planting import plant
 
 HAS_JAVA = shutil.which("java") is not None
 

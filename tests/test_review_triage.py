@@ -7,11 +7,11 @@ import io
 import re
 
 import pytest
-from review_planting import plant
 
 from guidekg.review import run_review
 from guidekg.review.report import as_json, render
 from guidekg.review.triage import ROBOT_COLUMNS, group_key
+from review_planting import plant
 
 FAST = ("encoding", "evidence", "pathway", "statements")
 

@@ -110,7 +110,11 @@ def _cases(onto, space, index, ordered, left: str, right: set[str], what: str) -
         groups.pop("several facts", None)  # single-fact explanations say it better
     out = []
     for pivot, profiles in sorted(groups.items()):
-        small = min((minimal(space, index, p, keeps, [pivot_dim[pivot]] if pivot in pivot_dim else []) for p in profiles[:40]),
+        dim = pivot_dim.get(pivot)
+
+        def resolvable(p, i=dim) -> bool:  # the pivot fact alone still resolves the case
+            return i is None or any(both(index.get(p[:i] + (v,) + p[i + 1:], frozenset())) for v in space.dimensions[i].values)
+        small = min((minimal(space, index, p, keeps, [dim] if dim is not None else [], resolvable) for p in profiles[:40]),
                     key=lambda p: (sum(v is not None for v in p), repr(p)))
         out.append({"what": what, "pivot": pivot, "profiles": len(profiles),
                     "witness": witness(onto, space, small, only=relevant(space, index, small, keeps))})

@@ -82,8 +82,9 @@ def justification(onto: OntologySet, ax: Axioms, classes: Iterable[str], depth: 
 
 
 def minimal(space: ProfileSpace, index: dict[tuple, frozenset[str]], profile: tuple[Value, ...],
-            keeps: Callable[[frozenset[str]], bool], fixed: Iterable[int] = ()) -> tuple[Value, ...]:
-    """Drop every fact (set it missing) whose removal keeps ``keeps(classes)`` true, first to last."""
+            keeps: Callable[[frozenset[str]], bool], fixed: Iterable[int] = (),
+            also: Callable[[tuple[Value, ...]], bool] | None = None) -> tuple[Value, ...]:
+    """Drop every fact (set it missing) whose removal keeps ``keeps(classes)`` (and ``also(profile)``) true."""
     current = profile
     frozen = set(fixed)
     for i, dim in enumerate(space.dimensions):
@@ -91,7 +92,7 @@ def minimal(space: ProfileSpace, index: dict[tuple, frozenset[str]], profile: tu
             continue
         candidate = current[:i] + (None,) + current[i + 1:]
         classes = index.get(candidate)
-        if classes is not None and keeps(classes):
+        if classes is not None and keeps(classes) and (also is None or also(candidate)):
             current = candidate
     return current
 

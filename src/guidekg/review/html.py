@@ -157,7 +157,7 @@ def _trail_svg(review: Review, rec: str, links: Links) -> str:
     for node, data in sub.nodes(data=True):
         href = links.of(node) or (links.of(statements_of(net, node)[0]) if statements_of(net, node) else "")
         nodes.append(Node(node, data["label"] + (f": {data['title']}" if data.get("title") and data["kind"] in ("recommendation", "amendment") else ""),
-                          data["kind"], column(data["kind"]), (_natural(node),), f"{node} ({data['kind']}) {data.get('title', '')}", href))
+                          data["kind"], column(data["kind"]), (list(palette).index(data["kind"]) if data["kind"] in palette else 9, _natural(node)), f"{node} ({data['kind']}) {data.get('title', '')}", href))
     edges = [Edge(s, t, "" if d["relation"] in ("encoded by", "evidence") else d["relation"], f"{s} {d['relation']} {t}", d["relation"] == "amends")
              for s, t, d in sorted(sub.edges(data=True))]
     return "<div class='picture'>" + render(nodes, edges, palette, legend, f"Evidence trail of {rec}", node_width=190, gap=90,

@@ -82,7 +82,7 @@ def _list(items, links: Links) -> str:
 
 
 def changes(review: Review, links: Links) -> str:
-    out = ["<h2 id='changes'>Changes against the older version</h2>"]
+    out = ["<section id='changes'><h2>Changes against the older version</h2>"]
     diff = review.diff or {}
     if review.comparison is not None:
         c = review.comparison
@@ -123,7 +123,7 @@ def changes(review: Review, links: Links) -> str:
             out.append("<h3>Example patients whose recommendations change</h3><table><tr><th>patient</th><th>lost</th><th>gained</th></tr>"
                        + "".join(f"<tr><td>{e(p['patient'])}</td><td>{_list(p['lost'], links)}</td><td>{_list(p['gained'], links)}</td></tr>"
                                  for p in diff["patients"]) + "</table>")
-    return "".join(out)
+    return "".join(out) + "</section>"
 
 
 def _plain(value: Any) -> str:
