@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..logic import read_axioms
-from ..namespaces import GK, curie
+from ..namespaces import GK, curie, expand
 from .model import LEVELS, Finding, OntologySet, finding, load_ontology
 
 __all__ = ["Finding", "Review", "load_ontology", "run_review"]
@@ -94,6 +94,8 @@ def run_review(source: str | Path | None = None, against: str | Path | None = No
     ``against``, the older version is reviewed with the same parts and the findings are
     compared (new / resolved / unchanged), besides the diff of the guideline itself.
     """
+    from rdflib import URIRef
+
     from .. import pathway as pw
     from . import checks, evidence_graph, triage
     from .coverage import analyse_coverage
@@ -132,7 +134,11 @@ def run_review(source: str | Path | None = None, against: str | Path | None = No
     if "statements" in parts:
         review.statements = timed("statements", statement_views, onto, ax)
     if pictures and "pictures" in parts:
-        review.pictures["care pathway"] = {"svg": timed("draw_pathway", pw.svg, path).encode("utf-8")}
+        def to_statement(cls: str) -> str:  # a pathway box opens the statement view of what its class encodes
+            found = triage.own_statements(onto, URIRef(expand(cls)))
+            return "#stmt-" + curie(str(found[0])).removeprefix("gk:") if found else "#cls-" + cls.removeprefix("gk:")
+
+        review.pictures["care pathway"] = {"svg": timed("draw_pathway", pw.svg, path, (), (), "Care pathway", to_statement).encode("utf-8")}
     if against is not None:
         from .diff import diff_versions
 
