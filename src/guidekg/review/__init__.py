@@ -146,8 +146,7 @@ def run_review(source: str | Path | None = None, against: str | Path | None = No
         review.diff = timed("diff", diff_versions, old, onto, patients)
         for change in review.diff["statements"]:
             if "citations" in change["changed"]:
-                review.findings.append(finding("statement_citations_changed", change["id"], "gk:citation",
-                                               ", ".join(change["after"].get("citations", [])) or "(none)",
+                review.findings.append(finding("statement_citations_changed", change["id"], "gk:citation", "",
                                                f"citations {', '.join(change['before'].get('citations', [])) or '(none)'}"
                                                f" -> {', '.join(change['after'].get('citations', [])) or '(none)'}"))
             if "text" in change["changed"]:
