@@ -268,8 +268,10 @@ def cross_check(onto: OntologySet, space: ProfileSpace, index: dict[tuple, froze
             mine = index[profile] & watched
             theirs = (got.classes & watched) if got.consistent else None
             if theirs != mine:
-                out.append(finding("reasoner_disagreement", engine.name, "", space.describe(profile),
-                                   f"{engine.name} says {sorted(curie(c) for c in theirs or [])}, enumeration says {sorted(curie(c) for c in mine)}"))
+                differ = sorted(curie(c) for c in (theirs or frozenset()) ^ mine) or ["consistency"]
+                out.append(finding("reasoner_disagreement", engine.name, "", " ".join(differ),
+                                   f"{engine.name} says {sorted(curie(c) for c in theirs or [])}, enumeration says {sorted(curie(c) for c in mine)}",
+                                   witness=witness(onto, space, profile)))
         cov.cross_checked[engine.name] = len(records)
     return out
 
