@@ -152,3 +152,17 @@ def test_csv_and_tsv_export_use_robot_report_columns(shipped):
         levels = [r[0] for r in rows[1:]]
         assert levels == sorted(levels, key=["ERROR", "WARN", "INFO"].index)
         assert all(re.match(r"^[a-z_]+/", r[5]) for r in rows[1:])
+
+
+def test_evidence_trail_per_recommendation_is_deterministic_with_legend_and_links():
+    from guidekg.review.html import Links, _trail_svg
+
+    pictures = []
+    for _ in range(2):
+        review = run_review(parts=FAST)
+        pictures.append(_trail_svg(review, "gk:Rec_S3", Links(review)))
+    assert pictures[0] == pictures[1]
+    svg = pictures[0]
+    assert 'href="#stmt-S3"' in svg and 'href="#src-Ref_R7"' in svg and 'data-id="gk:Amend_AntiEGFREligibility"' in svg
+    assert "review reference" in svg and "<title>" in svg  # legend and tooltips
+    assert svg.index('data-id="gk:S3"') and "Evidence trail of gk:Rec_S3" in svg
