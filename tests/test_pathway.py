@@ -1,34 +1,68 @@
-"""The care pathway: built from the ontology, a patient's position and next steps, drawn via the CLI."""
+"""The care pathway: built from the ontology, the patient's real next step, and a legible deterministic SVG."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from guidekg.cli import main
-from guidekg.pathway import build_pathway
-from guidekg.review.drawing import available
+from guidekg.commands.pathway import next_steps
+from guidekg.namespaces import GK
+from guidekg.pathway import EXIT, build_pathway, svg
 from guidekg.review.model import load_ontology
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "patients.csv"
 
 
-def test_patient_position_and_next_steps():
+def _results():
     from guidekg.recommend import recommend
 
+    return {r.record.patient_id: r for r in recommend([EXAMPLES])}
+
+
+def test_real_next_step_not_every_successor():
     path = build_pathway(load_ontology().graph)
-    result = next(r for r in recommend([EXAMPLES]) if r.record.patient_id == "EX11-reassessment-due")
-    steps = path.steps_of(result.classes)
-    assert "gk:Step_Reassessment" in steps
-    assert "gk:Step_Converted" in path.next_steps(steps)
+    results = _results()
+    position = {pid: path.position(r.classes, r.record.values(str(GK.treatmentPhase))) for pid, r in results.items()}
+    # at hepatectomy: the next step is postoperative care, never molecular testing (issue 15)
+    assert position["EX12-converted-one-stage"] == (["gk:Step_Hepatectomy"], ["gk:Step_Postoperative"])
+    assert position["EX11-reassessment-due"] == (["gk:Step_Reassessment"], ["gk:Step_Converted"])
+    assert position["EX08-molecular-missing"][1] == ["gk:Step_FirstLine"]
+    assert position["EX05-right-colon"] == ([EXIT], [])
+    assert position["EX14-post-hepatectomy-r1"] == (["gk:Step_Postoperative"], [])
+    # the pathway's shape still lists every successor
+    assert "gk:Step_Converted" in path.next_steps(["gk:Step_Reassessment"])
 
 
-@pytest.mark.skipif(not available(), reason="matplotlib is not installed (pip install 'guidekg[review]')")
-@pytest.mark.parametrize("suffix", ["svg", "png"])
-def test_pathway_command_draws(tmp_path, capsys, suffix):
-    out = tmp_path / f"pathway.{suffix}"
-    assert main(["pathway", "--patient", str(EXAMPLES), "--id", "EX03-kras-mutant-fit", "--out", str(out)]) == 0
-    data = out.read_bytes()
-    assert data.startswith(b"\x89PNG") if suffix == "png" else b"<svg" in data[:2000]
-    assert "EX03-kras-mutant-fit" in capsys.readouterr().out
+def test_decision_layer_headline_wins_when_present():
+    path = build_pathway(load_ontology().graph)
+    result = _results()["EX12-converted-one-stage"]
+
+    class WithHeadline:
+        record, classes = result.record, result.classes
+
+        def as_json(self):
+            return {"headline": {"next_steps": ["one-stage hepatectomy"]}}
+
+    assert next_steps(WithHeadline(), path)[1:] == (["one-stage hepatectomy"], "decision layer (headline.next_steps)")
+    fallback = next_steps(result, path)
+    if "headline" not in result.as_json():
+        assert fallback[1:] == (["gk:Step_Postoperative"], "pathway position (classes and treatment phase)")
+
+
+def test_pathway_svg_is_deterministic_with_conditions_branches_and_links():
+    first = svg(build_pathway(load_ontology().graph))
+    second = svg(build_pathway(load_ontology().graph))
+    assert first == second
+    assert 'data-id="branch:gk:NonIntensiveIndividualised"' in first and ">individualised</tspan>" in first  # ECOG 3-4 branch
+    assert "ecog some integer[&gt;= 3]" in first  # its condition on the edge
+    assert 'data-id="exit:out-of-scope"' in first and "extrahepatic disease" in first
+    assert "converted to resectable" in first and "<title>" in first and 'href="#cls-' in first
+    assert "<image" not in first and "http://" not in first.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_pathway_command_prints_the_real_next_step(tmp_path, capsys):
+    out = tmp_path / "pathway.svg"
+    assert main(["pathway", "--patient", str(EXAMPLES), "--id", "EX12-converted-one-stage", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "now at one-stage or two-stage hepatectomy" in text and "molecular testing" not in text.split("next:")[1]
+    assert b"<svg" in out.read_bytes()[:300]

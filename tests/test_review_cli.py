@@ -24,4 +24,5 @@ def test_review_markdown_with_against(tmp_path):
     out = tmp_path / "review.md"
     main(["review", "--ontology", str(DATA / "toy"), "--format", "md", "--out", str(out), "--against", str(DATA / "toy")])
     text = out.read_text()
-    assert text.startswith("# Guideline authoring review") and "| level | rule |" in text and "## Changes against" in text
+    assert text.startswith("# Guideline authoring review") and "- **ERROR** `" in text and "## Changes against" in text
+    assert "## Findings against the older version" in text and "- new: none" in text and "- resolved: none" in text

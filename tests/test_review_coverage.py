@@ -59,9 +59,10 @@ def test_toy_coverage_gap_overlap_and_literal_disagreement(toy):
     assert {"coverage_gap", "coverage_gap_missing_data", "first_line_overlap", "literal_reading_disagreement"} <= rules
     assert "reasoner_disagreement" not in rules
     gap = next(f for f in cov.findings if f.rule == "coverage_gap")
-    assert dict(gap.details)["witness"]["gk:ecog"] == "3"
-    lit = next(f for f in cov.findings if f.rule == "literal_reading_disagreement" and f.property == "gk:ecog")
-    assert dict(lit.details)["witness"]["gk:krasStatus"] == "KRAS_Wildtype"
+    assert dict(gap.witness)["ECOG"] == "3"
+    lit = next(f for f in cov.findings if f.rule == "literal_reading_disagreement")
+    case = next(c for c in dict(lit.details)["cases"] if c["pivot"] == "gk:ecog")
+    assert case["witness"]["KRAS"] == "KRAS_Wildtype"
 
 
 def test_toy_without_overlap_has_none(toy, tmp_path):
@@ -112,10 +113,10 @@ def real_coverage():
 
 def test_kras_only_vs_all_ras_contradiction_has_its_witness(real_coverage):
     hits = [f for f in real_coverage.findings if f.rule == "source_internal_contradiction"
-            and f.subject == "gk:Literal_S6_EGFREligible vs gk:Literal_S3_AntiEGFR" and f.property == "gk:nrasStatus"]
-    assert hits, "S6 (KRAS only) vs S3 (RAS/BRAF) contradiction not found"
-    witness = dict(hits[0].details)["witness"]
-    assert witness["gk:krasStatus"] == "KRAS_Wildtype" and witness["gk:nrasStatus"] == "NRAS_Mutant"
+            and f.subject == "gk:Literal_S3_AntiEGFR vs gk:Literal_S6_EGFREligible"]
+    assert len(hits) == 1, "S6 (KRAS only) vs S3 (RAS/BRAF) contradiction not found as one finding"
+    witness = next(c for c in dict(hits[0].details)["cases"] if c["pivot"] == "gk:nrasStatus")["witness"]
+    assert witness["KRAS status"] == "KRAS wild type (exons 2-4)" and witness["NRAS status"] == "NRAS mutant"
 
 
 def test_real_coverage_is_cross_checked_and_has_no_hard_gaps(real_coverage):

@@ -17,11 +17,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdflib import URIRef
+from rdflib import RDF, URIRef
 
 from ..logic import Axioms
 from ..model import PatientRecord, SourceRef
 from ..namespaces import GK, curie
+from .explain import justification, minimal, relevant, why_not, witness
 from .model import Finding, OntologySet, finding
 from .profiles import Classifier, ProfileSpace, Value, build_space, closure
 
@@ -87,26 +88,52 @@ def _pivots(space: ProfileSpace, index: dict[tuple, frozenset[str]], profile: tu
     return found
 
 
-def _grouped_disagreements(space, index, ordered, left: str, right: set[str], rule: str, subject: str, what: str) -> list[Finding]:
-    """Profiles where `left` holds and none of `right` does, grouped by pivot fact."""
+def _cases(onto, space, index, ordered, left: str, right: set[str], what: str) -> list[dict[str, Any]]:
+    """Profiles where `left` holds and none of `right` does, grouped by the one fact that resolves them (pivot).
+
+    Each case carries the smallest witness: every fact that can be dropped without losing the
+    disagreement is dropped (the pivot is kept).
+    """
     groups: dict[str, list[tuple]] = {}
+    pivot_dim: dict[str, int] = {}
     both = lambda classes: left in classes and bool(right & classes)  # noqa: E731
+    keeps = lambda classes: left in classes and not right & classes  # noqa: E731
     for profile in ordered:
         classes = index[profile]
-        if left in classes and not right & classes:
+        if keeps(classes):
             pivots = _pivots(space, index, profile, both)
             key = curie(space.dimensions[pivots[0]].prop) if pivots else "several facts"
             groups.setdefault(key, []).append(profile)
+            if pivots:
+                pivot_dim.setdefault(key, pivots[0])
     if len(groups) > 1:
         groups.pop("several facts", None)  # single-fact explanations say it better
     out = []
     for pivot, profiles in sorted(groups.items()):
-        witness = profiles[0]
-        out.append(finding(rule, curie(subject), pivot, space.describe(witness),
-                           f"{what}: {len(profiles)} profiles; witness: {space.describe(witness)}",
-                           witness=space.as_dict(witness), profiles=len(profiles),
-                           versus=[curie(r) for r in sorted(right)]))
+        dim = pivot_dim.get(pivot)
+
+        def resolvable(p, i=dim) -> bool:  # the pivot fact alone still resolves the case
+            return i is None or any(both(index.get(p[:i] + (v,) + p[i + 1:], frozenset())) for v in space.dimensions[i].values)
+        small = min((minimal(space, index, p, keeps, [dim] if dim is not None else [], resolvable) for p in profiles[:40]),
+                    key=lambda p: (sum(v is not None for v in p), repr(p)))
+        out.append({"what": what, "pivot": pivot, "profiles": len(profiles),
+                    "witness": witness(onto, space, small, only=relevant(space, index, small, keeps))})
     return out
+
+
+def _categories(onto: OntologySet, cls: str) -> set[str]:
+    """The gk:category of the source recommendations (not amendments) encoding a literal class's statements ('testing', 'first-line-systemic')."""
+    g = onto.graph
+    statements = set(g.objects(URIRef(cls), GK.encodesStatement))
+    recs = {r for s in statements for r in g.subjects(GK.encodesStatement, s) if (r, RDF.type, GK.Recommendation) in g}
+    return {str(c) for r in recs for c in g.objects(r, GK.category)}
+
+
+def _case_finding(rule: str, subject: str, cases: list[dict[str, Any]], message: str, axioms, versus: list[str]) -> Finding:
+    total = sum(c["profiles"] for c in cases)
+    return finding(rule, subject, "", ", ".join(versus), f"{message}: {total} profiles in {len(cases)} case(s), resolved by "
+                   + ", ".join(sorted({c['pivot'] for c in cases})), witness=cases[0]["witness"], axioms=axioms,
+                   cases=cases, profiles=total)
 
 
 def analyse_coverage(onto: OntologySet, ax: Axioms, reasoner: str = "fast") -> Coverage:
@@ -147,35 +174,51 @@ def analyse_coverage(onto: OntologySet, ax: Axioms, reasoner: str = "fast") -> C
         if len(chosen) > 1:
             overlaps.setdefault(frozenset(chosen), []).append(profile)
     cov.class_counts = dict(counts)
+    decision = set(first_line) | {testing}
     for missing, profiles in sorted(gaps.items()):
         rule = "coverage_gap_missing_data" if missing else "coverage_gap"
-        cov.findings.append(finding(rule, "gk:FirstLineSystemicClass", ", ".join(missing), space.describe(profiles[0]),
+        decided = [i for i, d in enumerate(space.dimensions) if d.prop in decision_props]  # the gap's own facts stay
+        small = minimal(space, index, profiles[0], lambda c: not (decision & c), decided)
+        facts = space.facts(small)
+        cov.findings.append(finding(rule, "gk:FirstLineSystemicClass", ", ".join(missing), "",
                                     f"{len(profiles)} profiles get no first-line class"
-                                    + (f" when {', '.join(missing)} is missing" if missing else "")
-                                    + f"; witness: {space.describe(profiles[0])}",
-                                    witness=space.as_dict(profiles[0]), profiles=len(profiles)))
+                                    + (f" when {', '.join(missing)} is missing" if missing else ""),
+                                    witness=witness(onto, space, small, missing, relevant(space, index, small, lambda c: not (decision & c))),
+                                    profiles=len(profiles),
+                                    axioms=justification(onto, ax, sorted(decision), depth=1),
+                                    why_not={curie(c): why_not(ax, c, facts, index[small]) for c in sorted(decision)}))
     for classes, profiles in sorted(overlaps.items(), key=lambda kv: sorted(kv[0])):
         names = " and ".join(curie(c) for c in sorted(classes))
-        cov.findings.append(finding("first_line_overlap", names, "", space.describe(profiles[0]),
-                                    f"{len(profiles)} profiles are in {names}; witness: {space.describe(profiles[0])}",
-                                    witness=space.as_dict(profiles[0]), profiles=len(profiles)))
+        small = min((minimal(space, index, p, lambda c, k=classes: k <= c) for p in profiles[:40]),
+                    key=lambda p: (sum(v is not None for v in p), repr(p)))
+        cov.findings.append(finding("first_line_overlap", names, "", "", f"{len(profiles)} profiles are in {names}",
+                                    witness=witness(onto, space, small, only=relevant(space, index, small, lambda c, k=classes: k <= c)),
+                                    profiles=len(profiles), axioms=justification(onto, ax, sorted(classes))))
     candidates = set(first_line) | {testing}
     for lit in literal:
         amended = counterparts(onto, lit, candidates)
         if not amended:
             continue
-        cov.findings += _grouped_disagreements(space, index, ordered, lit, amended, "literal_reading_disagreement", lit,
-                                               f"literal reading holds, amended {', '.join(curie(a) for a in sorted(amended))} does not")
+        names = ", ".join(curie(a) for a in sorted(amended))
+        cases = _cases(onto, space, index, ordered, lit, amended, f"literal reading holds, amended {names} does not")
         for cls in sorted(amended):
-            cov.findings += _grouped_disagreements(space, index, ordered, cls, {lit}, "literal_reading_disagreement", lit,
-                                                   f"amended {curie(cls)} holds, the literal reading does not")
+            cases += _cases(onto, space, index, ordered, cls, {lit}, f"amended {curie(cls)} holds, the literal reading does not")
+        if cases:
+            cov.findings.append(_case_finding("literal_reading_disagreement", curie(lit), cases,
+                                              f"the literal reading of {_statements(onto, lit)} and the amended rules disagree",
+                                              justification(onto, ax, [lit, *sorted(amended)], depth=1), [curie(a) for a in sorted(amended)]))
     for i, a in enumerate(literal):
         for b in literal[i + 1:]:
-            if jointly_encoded(onto, a, b):
-                for left, right in ((a, b), (b, a)):
-                    cov.findings += _grouped_disagreements(
-                        space, index, ordered, left, {right}, "source_internal_contradiction", f"{curie(left)} vs {curie(right)}",
-                        f"{_statements(onto, left)} allows what {_statements(onto, right)} rules out")
+            if not jointly_encoded(onto, a, b) or not (_categories(onto, a) & _categories(onto, b)):
+                continue  # a testing rule and a treatment rule decide different things: no contradiction
+            cases = []
+            for left, right in ((a, b), (b, a)):
+                cases += _cases(onto, space, index, ordered, left, {right},
+                                f"{_statements(onto, left)} allows what {_statements(onto, right)} rules out")
+            if cases:
+                cov.findings.append(_case_finding("source_internal_contradiction", f"{curie(a)} vs {curie(b)}", cases,
+                                                  f"{_statements(onto, a)} and {_statements(onto, b)} contradict each other",
+                                                  justification(onto, ax, [a, b], depth=1), []))
     cov.findings += cross_check(onto, space, index, reasoner, cov)
     cov.seconds = time.perf_counter() - started
     return cov
@@ -225,8 +268,10 @@ def cross_check(onto: OntologySet, space: ProfileSpace, index: dict[tuple, froze
             mine = index[profile] & watched
             theirs = (got.classes & watched) if got.consistent else None
             if theirs != mine:
-                out.append(finding("reasoner_disagreement", engine.name, "", space.describe(profile),
-                                   f"{engine.name} says {sorted(curie(c) for c in theirs or [])}, enumeration says {sorted(curie(c) for c in mine)}"))
+                differ = sorted(curie(c) for c in (theirs or frozenset()) ^ mine) or ["consistency"]
+                out.append(finding("reasoner_disagreement", engine.name, "", " ".join(differ),
+                                   f"{engine.name} says {sorted(curie(c) for c in theirs or [])}, enumeration says {sorted(curie(c) for c in mine)}",
+                                   witness=witness(onto, space, profile)))
         cov.cross_checked[engine.name] = len(records)
     return out
 

@@ -25,7 +25,37 @@ _REC_PROPS = (SKOS.definition, RDFS.label, GK.category, GK.action, GK.strength, 
 def _recs(onto: OntologySet) -> dict[str, dict[str, frozenset[str]]]:
     g = onto.graph
     items = set(g.subjects(RDF.type, GK.Recommendation)) | set(g.subjects(RDF.type, GK.Amendment))
-    return {curie(str(r)): {curie(str(p)): frozenset(str(o) for o in g.objects(r, p)) for p in _REC_PROPS} for r in items}
+    return {curie(str(r)): {curie(str(p)): frozenset(curie(str(o)) if isinstance(o, URIRef) else str(o) for o in g.objects(r, p))
+                            for p in _REC_PROPS} for r in items}
+
+
+def _statements(onto: OntologySet) -> dict[str, dict[str, Any]]:
+    g = onto.graph
+    return {curie(str(s)): {"citations": sorted(curie(str(c)) for c in g.objects(s, GK.citation)),
+                            "text": str(g.value(s, SKOS.definition) or ""), "verdict": str(g.value(s, GK.reviewVerdict) or "")}
+            for s in g.subjects(RDF.type, GK.SourceStatement)}
+
+
+def statement_changes(old: OntologySet, new: OntologySet) -> list[dict[str, Any]]:
+    """Statements added, removed, or with changed citations, text or verdict (before and after)."""
+    before, after = _statements(old), _statements(new)
+    out = []
+    for sid in sorted(set(before) | set(after), key=_natural):
+        if sid not in before or sid not in after:
+            out.append({"id": sid, "changed": ["added" if sid not in before else "removed"], "before": before.get(sid, {}),
+                        "after": after.get(sid, {})})
+            continue
+        what = [k for k in ("citations", "text", "verdict") if before[sid][k] != after[sid][k]]
+        if what:
+            out.append({"id": sid, "changed": what, "before": {k: before[sid][k] for k in what},
+                        "after": {k: after[sid][k] for k in what}})
+    return out
+
+
+def _natural(text: str) -> tuple:
+    import re
+
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
 def _classes(onto: OntologySet) -> dict[str, dict[str, Any]]:
@@ -74,7 +104,9 @@ def diff_versions(old: OntologySet, new: OntologySet, patients: list[Path] | Non
         "classes": {"added": sorted(set(ca) - set(cb)), "removed": sorted(set(cb) - set(ca)), "changed": class_changes},
         "evidence_links": {"added": [[r, curie(e)] for r, e in sorted(links_a - links_b)],
                            "removed": [[r, curie(e)] for r, e in sorted(links_b - links_a)]},
+        "statements": statement_changes(old, new),
         "patients": [],
+        "removed_recommendation_patients": {},
     }
     inputs = patients if patients is not None else [resources.data_dir("examples") / "patients.csv"]
     old_p, new_p = patient_recommendations(old, inputs), patient_recommendations(new, inputs)
@@ -82,6 +114,8 @@ def diff_versions(old: OntologySet, new: OntologySet, patients: list[Path] | Non
         if old_p.get(pid) != new_p[pid]:
             result["patients"].append({"patient": pid, "lost": sorted(old_p.get(pid, frozenset()) - new_p[pid]),
                                        "gained": sorted(new_p[pid] - old_p.get(pid, frozenset()))})
+    for rec in result["recommendations"]["removed"]:  # who loses a deleted recommendation
+        result["removed_recommendation_patients"][rec] = sorted(pid for pid, recs in old_p.items() if rec in recs)
     return result
 
 
@@ -91,4 +125,4 @@ def _plain(value: Any) -> Any:
 
 def diff_size(diff: dict[str, Any]) -> int:
     return sum(len(diff[k][j]) for k in ("recommendations", "classes") for j in ("added", "removed", "changed")) + \
-        len(diff["evidence_links"]["added"]) + len(diff["evidence_links"]["removed"])
+        len(diff["evidence_links"]["added"]) + len(diff["evidence_links"]["removed"]) + len(diff.get("statements", []))

@@ -11,11 +11,12 @@ individual per class (asserted only to be in it) and any difference is an error.
 
 from __future__ import annotations
 
-from rdflib import RDF, URIRef
+from rdflib import OWL, RDF, URIRef
 
 from ..logic import And, Axioms, Named
 from ..model import PatientRecord, SourceRef
 from ..namespaces import GK, curie
+from .explain import justification
 from .model import Finding, OntologySet, finding
 from .profiles import Classifier, build_space, closure
 
@@ -97,26 +98,32 @@ def logic_findings(onto: OntologySet, ax: Axioms, reasoner: str = "fast") -> tup
             if pair <= every:
                 out.append(finding("ontology_inconsistent", curie(ind), "rdf:type", ", ".join(sorted(curie(c) for c in pair)),
                                    f"{curie(ind)} is typed with disjoint classes {' and '.join(sorted(curie(c) for c in pair))}"))
+    unsat: dict[str, set[str]] = {}  # class -> the engines that prove it empty
     for cls in sorted(ax.classes):
         for pair in ax.disjoint:
             if pair <= ax.ancestors(cls):
-                out.append(finding("unsatisfiable_class", curie(cls), "rdfs:subClassOf", ", ".join(sorted(curie(c) for c in pair))))
-    if reasoner == "hermit":
-        from ..reasoning.hermit import HermitReasoner
-
-        try:
-            for cls in sorted(HermitReasoner(onto.logic).unsatisfiable_classes()):
-                out.append(finding("unsatisfiable_class", curie(cls), message="HermiT: no individual can belong to this class"))
-        except Exception as exc:  # owlready2's inconsistency error is only importable inside reasoning.hermit
-            if "Inconsistent" not in type(exc).__name__:
-                raise
-            out.append(finding("ontology_inconsistent", "ontology", message=f"HermiT: {exc}"))
+                unsat.setdefault(cls, set()).add("told disjointness")
     classes = decision_classes(ax)
     found, stats["subsumption_profiles"] = subsumers(ax, classes)
     stats["decision_classes"] = len(classes)
     for cls in classes:
         if cls not in found:
-            out.append(finding("class_never_satisfied", curie(cls), "owl:equivalentClass"))
+            unsat.setdefault(cls, set()).add("model checking")
+    if reasoner == "hermit":
+        from ..reasoning.hermit import HermitReasoner
+
+        try:
+            for cls in sorted(HermitReasoner(onto.logic).unsatisfiable_classes()):
+                if cls != str(OWL.Nothing):  # owl:Nothing is empty by definition: not a finding
+                    unsat.setdefault(cls, set()).add("HermiT")
+        except Exception as exc:  # owlready2's inconsistency error is only importable inside reasoning.hermit
+            if "Inconsistent" not in type(exc).__name__:
+                raise
+            out.append(finding("ontology_inconsistent", "ontology", message=f"HermiT: {exc}"))
+    for cls, engines in sorted(unsat.items()):
+        # one message whatever the reasoner: which engines proved it is a detail, not a different finding
+        out.append(finding("unsatisfiable_class", curie(cls), "owl:equivalentClass", "",
+                           axioms=justification(onto, ax, [cls]), proved_by=sorted(engines)))
     if reasoner == "hermit":
         told = hermit_subsumers(onto, classes)
         for cls in classes:

@@ -10,6 +10,7 @@ promote a rule without touching code.
 
 from __future__ import annotations
 
+import builtins
 import csv
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,13 +35,41 @@ class Finding:
     value: str = ""
     message: str = ""
     details: tuple[tuple[str, Any], ...] = ()
+    witness: tuple[tuple[str, str], ...] = ()
+    """The smallest patient showing the problem: (fact, value) rows, only the facts that matter."""
+    axioms: tuple[tuple[str, str, str], ...] = ()
+    """The justification: (axiom in Manchester-like syntax, file, line) of every axiom involved."""
+
+    def finding_id(self) -> str:
+        """Stable id: rule and the local names of subject, property and value (never the witness).
+
+        The same problem gets the same id in every run and every version of the guideline, so a
+        waiver (ontology/review-waivers.csv) and ``--against`` can refer to it.
+        """
+        parts = [self.rule] + [_local(x) for x in (self.subject, self.property, self.value) if x]
+        return "/".join(p for p in parts if p)
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"level": self.level, "rule": self.rule, "subject": self.subject,
+        out: dict[str, Any] = {"id": self.finding_id(), "level": self.level, "rule": self.rule, "subject": self.subject,
                                "property": self.property, "value": self.value, "message": self.message}
         if self.details:
             out["details"] = dict(self.details)
+        if self.witness:
+            out["witness"] = dict(self.witness)
+        if self.axioms:
+            out["axioms"] = [{"axiom": a, "file": f, "line": n} for a, f, n in self.axioms]
         return out
+
+
+Finding.id = builtins.property(Finding.finding_id)  # type: ignore[attr-defined]  # a field is called 'property'
+
+
+def _local(text: str) -> str:
+    """'gk:A and gk:B' -> 'A+B': local names only, no spaces, so ids stay short and stable."""
+    import re
+
+    names = re.findall(r"(?:[A-Za-z][\w.-]*:)?([A-Za-z_][\w.-]*)", text)
+    return "+".join(n for n in names if n not in ("and", "vs", "or", "gk")) if len(text) < 160 else ""
 
 
 @dataclass(frozen=True)
@@ -59,10 +88,12 @@ def python_rules() -> dict[str, Rule]:
         return {row["rule"]: Rule(row["rule"], row["level"], row["problem"], row["solution"]) for row in csv.DictReader(handle)}
 
 
-def finding(rule: str, subject: str, prop: str = "", value: str = "", message: str = "", **details: Any) -> Finding:
+def finding(rule: str, subject: str, prop: str = "", value: str = "", message: str = "",
+            witness: dict[str, str] | None = None, axioms: list[tuple[str, str, str]] | None = None, **details: Any) -> Finding:
     """A finding of a Python-computed rule, its level read from the rules table."""
     meta = python_rules()[rule]
-    return Finding(meta.level, rule, subject, prop, value, message or meta.problem, tuple(sorted(details.items())))
+    return Finding(meta.level, rule, subject, prop, value, message or meta.problem, tuple(sorted(details.items())),
+                   tuple((witness or {}).items()), tuple(axioms or ()))
 
 
 @dataclass

@@ -118,11 +118,7 @@ class ProfileSpace:
         for dim, value in zip(self.dimensions, profile, strict=True):
             if value is None and skip_missing:
                 continue
-            text = f"{curie(dim.prop).removeprefix('gk:')}={show(value)}"
-            others = dim.alternatives(value)
-            if others:
-                text += f" (or {', '.join(show(o) for o in others[:3])}{'...' if len(others) > 3 else ''})"
-            parts.append(text)
+            parts.append(f"{curie(dim.prop).removeprefix('gk:')}={show(value)}")  # one real value, no "(or ...)"
         return ", ".join(parts) or "no facts"
 
 

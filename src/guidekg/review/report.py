@@ -1,14 +1,13 @@
-"""The review as one self-contained HTML page, Markdown or JSON.
+"""The review as JSON, Markdown, CSV/TSV (ROBOT report columns) or one HTML page.
 
-The HTML inlines its CSS and its pictures (data: URIs), so it opens from a mail attachment
-or a CI artefact with no network; every value is escaped.
+JSON carries everything (open and accepted findings with ids, fixes, witnesses and axioms;
+the statements; the diff and the comparison of findings); CSV/TSV carry ROBOT's report
+columns; the HTML page is :mod:`.html`.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-from html import escape
 from typing import Any
 
 from ..namespaces import curie
@@ -23,14 +22,21 @@ code{font-size:12px;background:#f6f6f6;padding:1px 3px}img{max-width:100%;border
 
 
 def as_json(review: Review) -> dict[str, Any]:
-    return {
+    from . import triage
+
+    out = {
         "ontology": review.onto.origin, "reasoner": review.reasoner, "summary": review.counts(),
-        "findings": [f.as_dict() for f in review.findings],
+        "findings": [f.as_dict() | {"fix": triage.fix_text(f), "concerns": triage.concerns(review.onto, f)} for f in review.open_findings],
+        "accepted": [f.as_dict() | {"waiver": vars(review.waivers[f.id])} for f in review.accepted],
+        "statements": review.statements,
         "coverage": review.coverage.summary() if review.coverage else None,
         "coverage_matrix": _matrix_rows(review),
         "recommendations": review.recommendations, "diff": review.diff, "timings": review.timings, "stats": review.stats,
         "pictures": sorted(review.pictures),
     }
+    if review.comparison is not None:
+        out["comparison"] = {k: [f.id for f in v] for k, v in review.comparison.items()}
+    return out
 
 
 def render_json(review: Review) -> str:
@@ -48,13 +54,29 @@ def _matrix_rows(review: Review) -> dict[str, Any]:
 
 
 def render_markdown(review: Review) -> str:
+    from . import triage
+
     counts = review.counts()
     lines = ["# Guideline authoring review", "", f"Ontology: `{review.onto.origin}` · reasoner: {review.reasoner}", "",
-             f"**{counts['ERROR']} errors, {counts['WARN']} warnings, {counts['INFO']} info**", "",
-             "| level | rule | subject | property | value | message |", "|---|---|---|---|---|---|"]
-    for f in review.findings:
-        cells = [f.level, f.rule, f.subject, f.property, f.value, f.message]
-        lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+             f"**{counts['ERROR']} errors, {counts['WARN']} warnings, {counts['INFO']} info** (open; {len(review.accepted)} accepted)", ""]
+    for key, items in triage.grouped(review.onto, review.open_findings):
+        lines += [f"## {key}", ""]
+        for f in items:
+            lines.append(f"- **{f.level}** `{f.id}`: {f.message}")
+            fix = triage.fix_text(f)
+            if fix:
+                lines.append(f"  - Fix: {fix}")
+            if f.witness:
+                lines.append("  - Witness: " + "; ".join(f"{k} = {v}" for k, v in f.witness))
+        lines.append("")
+    if review.accepted:
+        lines += ["## Accepted findings (not counted)", ""]
+        lines += [f"- `{f.id}`: {review.waivers[f.id].reason} ({review.waivers[f.id].who}, {review.waivers[f.id].date})" for f in review.accepted]
+        lines.append("")
+    if review.comparison is not None:
+        lines += ["## Findings against the older version", ""]
+        lines += [f"- {k}: " + (", ".join(f"`{f.id}`" for f in v) or "none") for k, v in review.comparison.items()]
+        lines.append("")
     if review.coverage:
         cov = review.coverage.summary()
         lines += ["", "## Coverage", "", f"{cov['profiles']} profiles ({cov['seconds']} s); dimensions: "
@@ -72,57 +94,22 @@ def render_markdown(review: Review) -> str:
         lines.append("- evidence: " + (", ".join(e["id"] + (" (unlisted)" if e["unlisted"] else "") for e in rec["evidence"]) or "none"))
         lines.append("")
     if review.diff:
-        lines += ["## Changes against " + str(review.diff["old"]), "", "```json", json.dumps(review.diff, indent=2, default=str), "```"]
+        d = review.diff
+        lines += ["## Changes against " + str(d["old"]), ""]
+        lines += [f"- statement {s['id']}: {', '.join(s['changed'])} ({s['before']} -> {s['after']})" for s in d.get("statements", [])]
+        lines += [f"- recommendation added: {r}" for r in d["recommendations"]["added"]]
+        lines += [f"- recommendation removed: {r} (patients losing it: {', '.join(d['removed_recommendation_patients'].get(r, [])) or 'none'})"
+                  for r in d["recommendations"]["removed"]]
+        lines += [f"- recommendation {c['id']} changed: {', '.join(c['changed'])}" for c in d["recommendations"]["changed"]]
+        lines += [f"- class {c['id']} changed: {', '.join(c['changed'])}" for c in d["classes"]["changed"]]
+        lines += [f"- patient {p['patient']}: lost {p['lost']}, gained {p['gained']}" for p in d["patients"]]
     return "\n".join(lines)
 
 
-def _picture(name: str, data: dict[str, bytes]) -> str:
-    uri = "data:image/svg+xml;base64," + base64.b64encode(data["svg"]).decode("ascii")
-    return f'<figure><img alt="{escape(name)}" src="{uri}"><figcaption>{escape(name)}</figcaption></figure>'
-
-
-def render_html(review: Review) -> str:
-    counts = review.counts()
-    e = escape
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>guidekg authoring review</title><style>{_CSS}</style></head><body>",
-             "<h1>Guideline authoring review</h1>",
-             f"<p>Ontology <code>{e(review.onto.origin)}</code>, reasoner <b>{e(review.reasoner)}</b>.</p>",
-             "<div class='summary' id='summary'>" + "".join(f"<span class='{lvl}'>{lvl}: {n}</span>" for lvl, n in counts.items()) + "</div>",
-             "<h2>Findings</h2><table id='findings'><tr><th>level</th><th>rule</th><th>subject</th><th>property</th><th>value</th><th>message</th></tr>"]
-    for f in review.findings:
-        parts.append(f"<tr class='{e(f.level)}'>" + "".join(f"<td>{e(c)}</td>" for c in (f.level, f.rule, f.subject, f.property, f.value, f.message)) + "</tr>")
-    parts.append("</table>")
-    if review.coverage:
-        cov = review.coverage.summary()
-        matrix = _matrix_rows(review)
-        parts.append(f"<h2>Coverage</h2><p>{cov['profiles']} patient profiles enumerated from the ontology in {cov['seconds']} s "
-                     f"({cov['inconsistent_profiles']} inconsistent); cross-checked samples: {e(str(cov['cross_checked']))}. Dimensions: "
-                     + ", ".join(f"{e(k)} ({v})" for k, v in cov["dimensions"].items()) + ".</p>")
-        parts.append("<table id='coverage'><tr><th>amended first-line \\ literal reading</th>" + "".join(f"<th>{e(c)}</th>" for c in matrix["columns"]) + "</tr>")
-        for row, cells in zip(matrix["rows"], matrix["cells"], strict=True):
-            parts.append(f"<tr><th>{e(row)}</th>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-        parts.append("</table>")
-    if review.pictures:
-        parts.append("<h2>Pictures</h2>" + "".join(_picture(n, d) for n, d in review.pictures.items()))
-    else:
-        parts.append("<h2>Pictures</h2><p>Not drawn: install matplotlib (pip install 'guidekg[review]').</p>")
-    parts.append("<h2>Recommendations</h2>")
-    for rec in review.recommendations:
-        css = "rec amend" if rec["amendment"] else "rec"
-        parts.append(f"<div class='{css}' id='{e(rec['id'])}'><h3>{e(rec['id'])}: {e(rec['label'])}</h3><p>{e(rec['text'])}</p>")
-        if rec["amends"]:
-            parts.append(f"<p>Amends {e(', '.join(rec['amends']))}</p>")
-        for trig in rec["triggered_by"]:
-            parts.append(f"<p>When <b>{e(trig['class'])}</b> ≡ <code>{e(trig['logic'])}</code></p>")
-        if not rec["triggered_by"]:
-            parts.append("<p><i>Triggered by no decision class.</i></p>")
-        parts.append("<p>Evidence: " + (", ".join(e(x["id"] + (" (unlisted)" if x["unlisted"] else "") + (f" {x['label']}" if x["label"] else ""))
-                                                  for x in rec["evidence"]) or "none") + "</p></div>")
-    if review.diff:
-        parts.append(f"<h2>Changes against {e(str(review.diff['old']))}</h2><pre>{e(json.dumps(review.diff, indent=2, default=str))}</pre>")
-    parts.append(f"<p><small>Timings (s): {e(str(review.timings))}</small></p></body></html>")
-    return "\n".join(parts)
-
-
 def render(review: Review, fmt: str) -> str:
+    from . import triage
+    from .html import render_html
+
+    if fmt in ("csv", "tsv"):
+        return triage.export(review.findings, review.waivers, "," if fmt == "csv" else "\t")
     return {"html": render_html, "md": render_markdown, "json": render_json}[fmt](review)
