@@ -50,16 +50,22 @@ def _parse_cell(column: Column, raw: str, actions: dict[str, str]) -> tuple[list
             return [], f"'{raw}' is not a date (YYYY-MM-DD)"
     if kind == "boolean":
         value = _BOOLEAN.get(raw.lower())
+        if value is None and column.synonyms:
+            value = _BOOLEAN.get(column.synonyms.get(raw.lower(), ""))
         if value is None:
             return [], f"'{raw}' is not yes or no"
         return [Literal(value)], None
     if kind in ("enum", "enum-list", "action-list"):
         parts = [p.strip() for p in raw.split(";")] if kind != "enum" else [raw]
+        if kind == "action-list" and "+" in raw:  # "FOLFOX + panitumumab": a regimen written as its parts
+            parts = [q.strip() for p in parts for q in (p.split("+") if p.lower() not in actions else [p])]
         parts = [p for p in parts if p]
         table = actions if kind == "action-list" else column.values
         values, unknown = [], []
         for part in parts:
             iri = table.get(part.lower())
+            if iri is None and column.synonyms:
+                iri = table.get(column.synonyms.get(part.lower(), "").lower())
             (values.append(URIRef(iri)) if iri else unknown.append(part))
         if unknown:
             allowed = sorted({k for k in table}) if kind != "action-list" else None
@@ -168,8 +174,15 @@ def _row(path: Path, line: int, header: list[str], cells: list[str], vocab, pars
         column = vocab.columns[name]
         parsed, error = parse(column, raw, vocab.actions)
         if error:
-            record.findings.append(Finding(f"field '{name}': {error}", path=name, source=str(source)))
+            if column.read:
+                record.findings.append(Finding(f"field '{name}': {error}", path=name, source=str(source)))
+            else:
+                record.findings.append(Finding(f"field '{name}': {error}; ignored (no rule reads '{name}')",
+                                               severity="warning", path=name, source=str(source)))
             continue
+        if column.synonyms and raw.lower() not in column.values and raw.lower() in column.synonyms:
+            record.findings.append(Finding(f"field '{name}': '{raw}' read as '{column.synonyms[raw.lower()]}'",
+                                           severity="info", path=name, source=str(source)))
         for value in parsed:
             record.add(column.prop, value)
     apply_defaults(record)

@@ -59,19 +59,25 @@ class IngestReport:
             print(line, file=stream or sys.stderr)
 
 
-def read_fhir(path: Path, report: IngestReport | None = None) -> Iterator[PatientRecord]:
-    """Patients of a FHIR input in input order (see the module docstring)."""
+def read_fhir(path: Path | list[Path], report: IngestReport | None = None) -> Iterator[PatientRecord]:
+    """Patients of one FHIR input, or of several read as one dataset (see the module docstring).
+
+    Several inputs share one stage, so a Condition in one file joins the Patient in another
+    by its subject reference; patients come out in the order they were first seen.
+    """
+    paths = path if isinstance(path, list) else [path]
     report = report if report is not None else IngestReport()
     stage = Stage()
     try:
-        stage_path(path, stage)
+        for each in paths:
+            stage_path(each, stage)
         mapping = fhir_mapping()
         for unit in stage.units():
             yield _record(unit, stage, mapping, report)
     finally:
         stage.close()
     report.other.update(stage.other)
-    report.emit(str(path))
+    report.emit(", ".join(str(p) for p in paths))
 
 
 def _file(where: str) -> str:

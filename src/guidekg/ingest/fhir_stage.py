@@ -193,6 +193,45 @@ ORDER BY u.seq
 """
 
 
+_STU3_MARKERS = (
+    ("Condition", "clinicalStatus", str, "Condition.clinicalStatus is a plain code (a CodeableConcept in R4)"),
+    ("Condition", "verificationStatus", str, "Condition.verificationStatus is a plain code (a CodeableConcept in R4)"),
+    ("Condition", "assertedDate", object, "Condition.assertedDate exists only in STU3"),
+    ("Observation", "context", object, "Observation.context exists only in STU3 (R4: encounter)"),
+    ("Observation", "comment", object, "Observation.comment exists only in STU3 (R4: note)"),
+    ("MedicationRequest", "context", object, "MedicationRequest.context exists only in STU3 (R4: encounter)"),
+    ("MedicationStatement", "taken", object, "MedicationStatement.taken exists only in STU3"),
+    ("Procedure", "notPerformed", object, "Procedure.notPerformed exists only in STU3"),
+    ("Procedure", "context", object, "Procedure.context exists only in STU3 (R4: encounter)"),
+    ("Patient", "animal", object, "Patient.animal exists only in STU3"),
+)
+"""Elements whose presence or type shows a resource is FHIR STU3, not R4/R4B (structural, not clinical)."""
+
+
+def foreign_version(resource: object) -> str | None:
+    """Why a resource (or any entry of a Bundle) is not R4/R4B, or None."""
+    if not isinstance(resource, dict):
+        return None
+    if resource.get("resourceType") == "Bundle":
+        for entry in resource.get("entry") or []:
+            found = foreign_version(entry.get("resource") if isinstance(entry, dict) else None)
+            if found:
+                return found
+        return None
+    version = resource.get("fhirVersion")
+    if isinstance(version, str) and not version.startswith("4."):
+        return f"fhirVersion is {version}"
+    for rtype, element, kind, reason in _STU3_MARKERS:
+        if resource.get("resourceType") == rtype and element in resource and isinstance(resource[element], kind):
+            return f"{reason}; resource {rtype}/{resource.get('id', '?')}"
+    return None
+
+
+def _refuse(stage: Stage, where: str, reason: str) -> None:
+    stage.bad(where, f"{where}: this is not FHIR R4/R4B but an earlier version (STU3: {reason}); the file was not read. "
+                     "Convert it to R4 (e.g. with the HL7 FHIR version converter) and run again")
+
+
 def stage_path(path: Path, stage: Stage) -> None:
     """Stage a .json/.ndjson file, or every such file directly inside a folder (not recursive)."""
     if path.is_dir():
@@ -215,6 +254,17 @@ def _stage_file(path: Path, stage: Stage, strict: bool) -> None:
         stage.bad(where, f"{where}: the file is empty")
         return
     if path.suffix.lower() == ".ndjson":
+        with path.open(encoding="utf-8") as handle:  # a file holds one version: its first lines tell
+            for number, line in enumerate(handle, start=1):
+                if number > 50:
+                    break
+                try:
+                    reason = foreign_version(json.loads(line)) if line.strip() else None
+                except json.JSONDecodeError:
+                    continue
+                if reason:
+                    _refuse(stage, where, reason)
+                    return
         with path.open(encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
@@ -238,5 +288,9 @@ def _stage_file(path: Path, stage: Stage, strict: bool) -> None:
         if strict:
             raise InputError(where, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
         stage.bad(where, f"{where}: not UTF-8 text")
+        return
+    reason = foreign_version(document)
+    if reason:
+        _refuse(stage, where, reason)
         return
     stage.add(where, document)
