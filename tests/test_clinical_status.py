@@ -224,3 +224,25 @@ def test_stu3_file_is_refused_with_one_message(tmp_path):
     records = list(read_fhir(write(tmp_path / "stu3.json", bundle)))
     assert len(records) == 1 and len(records[0].findings) == 1
     assert "STU3" in records[0].findings[0].message and "stu3.json" in records[0].findings[0].message
+
+
+def test_mii_abdominoperineal_resection_means_primary_resected():
+    record = list(read_fhir(ROOT / "tests" / "data" / "fhir-ig" / "mii" / "Bundle-pat-3-excerpt.json"))[0]
+    assert values(record, "primaryStatus") == {("iri", str(GK.PrimaryResected))}  # SNOMED 265414003, completed
+    assert OUT_OF_SCOPE not in messages(record)  # 447886005 adenocarcinoma of anorectum is a colorectal primary
+
+
+def test_synthea_overlapping_colon_code_is_a_colorectal_primary(tmp_path):
+    bundle = ex01()
+    entry(bundle, "EX01-left-ras-wt-con3")["code"] = cc(SCT, "109838007")  # as Synthea R4 writes it
+    entry(bundle, "EX01-left-ras-wt-con3")["bodySite"] = [cc(SCT, "34402009")]
+    record = read(tmp_path, bundle)
+    assert values(record, "primarySite") == {("iri", str(GK.Rectum))} and OUT_OF_SCOPE not in messages(record)
+
+
+def test_dstu2_file_is_refused_naming_the_version(tmp_path):
+    bundle = ex01()
+    condition = entry(bundle, "EX01-left-ras-wt-con3")
+    condition["patient"] = condition.pop("subject")  # the DSTU2 element name
+    records = list(read_fhir(write(tmp_path / "dstu2.json", bundle)))
+    assert len(records) == 1 and "DSTU2" in records[0].findings[0].message

@@ -194,6 +194,8 @@ ORDER BY u.seq
 
 
 _STU3_MARKERS = (
+    ("Condition", "patient", object, "DSTU2: Condition.patient exists only in DSTU2 (R4: subject)"),
+    ("MedicationOrder", "id", object, "DSTU2: MedicationOrder exists only in DSTU2 (R4: MedicationRequest)"),
     ("Condition", "clinicalStatus", str, "Condition.clinicalStatus is a plain code (a CodeableConcept in R4)"),
     ("Condition", "verificationStatus", str, "Condition.verificationStatus is a plain code (a CodeableConcept in R4)"),
     ("Condition", "assertedDate", object, "Condition.assertedDate exists only in STU3"),
@@ -205,7 +207,7 @@ _STU3_MARKERS = (
     ("Procedure", "context", object, "Procedure.context exists only in STU3 (R4: encounter)"),
     ("Patient", "animal", object, "Patient.animal exists only in STU3"),
 )
-"""Elements whose presence or type shows a resource is FHIR STU3, not R4/R4B (structural, not clinical)."""
+"""Elements whose presence or type shows a resource is FHIR STU3 (or DSTU2), not R4/R4B (structural, not clinical)."""
 
 
 def foreign_version(resource: object) -> str | None:
@@ -228,7 +230,9 @@ def foreign_version(resource: object) -> str | None:
 
 
 def _refuse(stage: Stage, where: str, reason: str) -> None:
-    stage.bad(where, f"{where}: this is not FHIR R4/R4B but an earlier version (STU3: {reason}); the file was not read. "
+    version = "DSTU2" if reason.startswith("DSTU2") else "STU3"
+    reason = reason.removeprefix("DSTU2: ")
+    stage.bad(where, f"{where}: this is FHIR {version}, not R4/R4B ({reason}); the file was not read. "
                      "Convert it to R4 (e.g. with the HL7 FHIR version converter) and run again")
 
 
