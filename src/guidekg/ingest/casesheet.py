@@ -75,6 +75,22 @@ def _parse_cell(column: Column, raw: str, actions: dict[str, str]) -> tuple[list
     return [Literal(raw, datatype=XSD.string)], None
 
 
+_NOTES: dict[str, dict[str, str | None]] = {}  # column -> cell as written -> note (None: no synonym)
+_NONE: dict[str, str | None] = {}
+_UNSEEN = object()
+
+
+def _synonym_note(column: Column, raw: str) -> str | None:
+    """The note for a value written as a synonym, memoised: a million rows repeat a few spellings."""
+    lower = raw.lower()
+    canonical = column.synonyms.get(lower) if lower not in column.values else None
+    note = f"field '{column.name}': '{raw}' read as '{canonical}'" if canonical else None
+    seen = _NOTES.setdefault(column.name, {})
+    if len(seen) < 1_000:
+        seen[raw] = note
+    return note
+
+
 def split_line(text: str) -> list[str]:
     """The cells of one physical line; csv.Error if a quoted field is left open.
 
@@ -180,9 +196,12 @@ def _row(path: Path, line: int, header: list[str], cells: list[str], vocab, pars
                 record.findings.append(Finding(f"field '{name}': {error}; ignored (no rule reads '{name}')",
                                                severity="warning", path=name, source=str(source)))
             continue
-        if column.synonyms and raw.lower() not in column.values and raw.lower() in column.synonyms:
-            record.findings.append(Finding(f"field '{name}': '{raw}' read as '{column.synonyms[raw.lower()]}'",
-                                           severity="info", path=name, source=str(source)))
+        if column.synonyms:
+            note = _NOTES.get(name, _NONE).get(raw, _UNSEEN)
+            if note is _UNSEEN:
+                note = _synonym_note(column, raw)
+            if note:
+                record.findings.append(Finding(note, severity="info", path=name, source=str(source)))
         for value in parsed:
             record.add(column.prop, value)
     apply_defaults(record)
