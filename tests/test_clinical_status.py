@@ -246,3 +246,10 @@ def test_dstu2_file_is_refused_naming_the_version(tmp_path):
     condition["patient"] = condition.pop("subject")  # the DSTU2 element name
     records = list(read_fhir(write(tmp_path / "dstu2.json", bundle)))
     assert len(records) == 1 and "DSTU2" in records[0].findings[0].message
+
+
+def test_kras_absent_over_exon_2_only_is_exon2_wildtype_only(tmp_path):
+    bundle = ex01()
+    entry(bundle, "EX01-left-ras-wt-obs11")["component"].append(
+        {"code": cc(LOINC, "47999-8"), "valueString": "Exon 2"})  # the DNA region the result covers
+    assert values(read(tmp_path, bundle), "krasStatus") == {("iri", str(GK.KRAS_Exon2WildtypeOnly))}

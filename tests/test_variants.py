@@ -66,3 +66,14 @@ def test_no_present_absent_answer_is_not_tested():
 def test_parse_keeps_codon_and_amino_acids():
     change = parse_protein("NP_004324.2:p.(Val600Glu)")
     assert (change.codon, change.ref, change.alt) == (600, "V", "E")
+
+
+@pytest.mark.parametrize("regions,value", [(["Exon 2"], GK.KRAS_Exon2WildtypeOnly), (["exons 2-4"], GK.KRAS_Wildtype),
+                                           (["Exon 2", "Exon 3", "Exon 4"], GK.KRAS_Wildtype), ([], GK.KRAS_Wildtype)])
+def test_kras_absent_reads_the_exons_it_covers(regions, value):
+    assert classify(KRAS, False, [], [], str(GK.KRAS_Wildtype), regions).individual == str(value)
+
+
+@pytest.mark.parametrize("gene,regions", [(KRAS, ["Exon 3"]), (NRAS, ["Exon 2"]), (BRAF, ["Exon 11"])])
+def test_absent_over_too_few_exons_is_not_wildtype(gene, regions):
+    assert classify(gene, False, [], [], "absent-default", regions).individual is None

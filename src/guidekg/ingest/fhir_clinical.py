@@ -104,6 +104,7 @@ def variant(b: _Builder, res: Any, where: str, name: str) -> bool:
     genes: list[str] = []
     protein: list[str] = []
     cdna: list[str] = []
+    regions: list[str] = []
     not_mutation = False
     for comp in res.component or []:
         kinds = {b.m.component_kind(c.system, c.code) for c in (comp.code.coding or [])}
@@ -114,6 +115,8 @@ def variant(b: _Builder, res: Any, where: str, name: str) -> bool:
             protein += texts
         if "dna-change" in kinds:
             cdna += texts
+        if "region" in kinds:
+            regions += texts
         if "copy-number" in kinds:
             not_mutation = True
         if "change-type" in kinds and comp.valueCodeableConcept is not None:
@@ -134,7 +137,7 @@ def variant(b: _Builder, res: Any, where: str, name: str) -> bool:
         absent = next((r.individual for r in b.m.rules if r.slot == "variant" and r.gene == gene
                        and r.value_code and b.m.lookup("variant-value", r.value_system, r.value_code)
                        and b.m.lookup("variant-value", r.value_system, r.value_code)[0].kind == "absent"), None)
-        reading = classify(gene, present, protein, cdna, absent)
+        reading = classify(gene, present, protein, cdna, absent, regions)
         if reading is None:
             continue
         if reading.individual:

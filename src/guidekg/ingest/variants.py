@@ -82,7 +82,7 @@ def variant_table() -> VariantTable:
     folder = resources.data_dir("ontology") / "mappings"
     with (folder / "variants.csv").open(encoding="utf-8", newline="") as handle:
         rows = tuple(Row(r["gene"], r["symbol"], r["codon"], r["ref"], r["alt"], r["cdna"], r["exon"],
-                         expand(r["property"]), expand(r["individual"]),
+                         expand(r["property"]), expand(r["individual"]) if r["individual"] else "",
                          expand(r["absent_individual"]) if r["absent_individual"] else "")
                      for r in csv.DictReader(handle))
     with (folder / "amino-acids.csv").open(encoding="utf-8", newline="") as handle:
@@ -132,13 +132,47 @@ def _matches(row: Row, change: Change) -> bool:
     return change.alt == row.alt if row.alt else change.alt not in _NOT_A_CHANGE
 
 
+_EXON = re.compile(r"exons?\s*#?\s*(\d+(?:\s*(?:-|,|and|&|/)\s*#?\s*\d+)*)", re.IGNORECASE)
+
+
+def exons(regions: list[str]) -> set[int]:
+    """Exon numbers named in DNA region texts ('Exon 2', 'Exon #15', 'exons 2-4', 'exons 2, 3 and 4')."""
+    found: set[int] = set()
+    for text in regions:
+        for match in _EXON.finditer(text):
+            spec = match.group(1)
+            for part in re.split(r"\s*(?:,|and|&|/)\s*", spec):
+                bounds = [int(n) for n in re.findall(r"\d+", part)]
+                if len(bounds) == 2 and "-" in part:
+                    found |= set(range(bounds[0], bounds[1] + 1))
+                else:
+                    found |= set(bounds)
+    return found
+
+
+def _absent(rows: list[Row], symbol: str, prop: str, tested: set[int], absent_default: str | None) -> Reading:
+    """A plain 'absent' result: wild type over the exons it covers, if they are the exons the guideline needs."""
+    if not tested:
+        return Reading(prop, absent_default)
+    needed = {int(r.exon) for r in rows if r.codon not in ("", "*") and r.exon}
+    if needed and needed <= tested:
+        return Reading(prop, absent_default)
+    for row in rows:
+        if row.codon == "" and row.absent_individual and row.exon and {int(e) for e in row.exon.split("|")} == tested:
+            return Reading(prop, row.absent_individual)
+    shown = ", ".join(map(str, sorted(tested)))
+    return Reading(prop, None, f"{symbol} reported absent over exon(s) {shown} only; the guideline needs exons "
+                               f"{', '.join(map(str, sorted(needed)))}; recorded as not tested")
+
+
 def classify(gene: str, present: bool | None, protein: list[str], cdna: list[str],
-             absent_default: str | None = None) -> Reading | None:
+             absent_default: str | None = None, regions: list[str] | None = None) -> Reading | None:
     """Read one gene result. ``gene`` is an HGNC id; None if the guideline does not read it.
 
     ``present`` is the result's present/absent answer (None: not stated); ``protein`` and
     ``cdna`` the changes as written; ``absent_default`` the value a plain 'absent' result
-    means (from fhir.csv). Returns a Reading whose ``individual`` is None when indeterminate.
+    means (from fhir.csv); ``regions`` the DNA regions the result covers ('Exon 2').
+    Returns a Reading whose ``individual`` is None when indeterminate.
     """
     table = variant_table()
     rows = table.of(gene)
@@ -152,7 +186,7 @@ def classify(gene: str, present: bool | None, protein: list[str], cdna: list[str
     changes += [c for c in (_cdna(gene, t, table) for t in cdna) if c is not None]
     if not present:
         if not protein and not cdna:
-            return Reading(prop, absent_default)
+            return _absent(rows, symbol, prop, exons(regions or []), absent_default)
         for change in changes:
             for row in rows:
                 if row.absent_individual and _matches(row, change):
@@ -160,7 +194,7 @@ def classify(gene: str, present: bool | None, protein: list[str], cdna: list[str
         return Reading(prop, None, f"{symbol} change {written} reported absent: the absence of one named change says "
                                    f"nothing of the rest of {symbol}; recorded as not tested")
     if not protein and not cdna:
-        bare = next((r for r in rows if r.codon == ""), None)
+        bare = next((r for r in rows if r.codon == "" and r.individual), None)
         if bare is None:
             return Reading(prop, None, f"{symbol} variant present but no protein or cDNA change is given; "
                                        f"recorded as not tested (the change decides the treatment)")
