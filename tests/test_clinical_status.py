@@ -253,3 +253,12 @@ def test_kras_absent_over_exon_2_only_is_exon2_wildtype_only(tmp_path):
     entry(bundle, "EX01-left-ras-wt-obs11")["component"].append(
         {"code": cc(LOINC, "47999-8"), "valueString": "Exon 2"})  # the DNA region the result covers
     assert values(read(tmp_path, bundle), "krasStatus") == {("iri", str(GK.KRAS_Exon2WildtypeOnly))}
+
+
+def test_unmapped_ecog_looking_observation_is_a_warning(tmp_path):
+    bundle = ex01()
+    obs = entry(bundle, "EX01-left-ras-wt-obs15")
+    obs["code"] = {"coding": [{"system": LOINC, "code": "89262-0", "display": "Physical performance [ECOG]"}]}  # MII coding
+    record = read(tmp_path, bundle)
+    warned = [f for f in record.findings if "looks relevant" in f.message]
+    assert warned and "Observation/EX01-left-ras-wt-obs15" in warned[0].message

@@ -8,8 +8,11 @@ Genomics Reporting variants, medications and the project CodeSystem.
 
 A problem becomes a finding on the patient it concerns; a resource that fails the model is
 named with its id and element path and not used. A patient without a colorectal primary
-cancer condition is out of scope and reported invalid. Resources that carry no guideline
-fact are counted and summarised on stderr, one line per resource type.
+cancer condition is out of scope and reported invalid; cancer conditions that do not count
+(resolved, abated, unconfirmed), a deceased patient, HGVS variants and unmapped codes that
+look relevant are read in :mod:`.fhir_clinical`. Several inputs given together are one
+dataset. Resources that carry no guideline fact are counted and summarised on stderr, one
+line per resource type.
 """
 
 from __future__ import annotations

@@ -22,15 +22,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fhir import _Builder
 
 
-@lru_cache(maxsize=4)
-def _patterns(rtype: str, mapping_id: int, rows: tuple[str, ...]) -> list[re.Pattern[str]]:
+@lru_cache(maxsize=8)
+def _patterns(rows: tuple[str, ...]) -> list[re.Pattern[str]]:
     return [re.compile(r) for r in rows]
 
 
 def looks_relevant(b: _Builder, rtype: str, codes: list[tuple[str, str, str]], where: str, name: str, element: str) -> None:
     """Warn when an unmapped code looks like something the guideline reads (patterns in fhir.csv)."""
-    rows = tuple(r.code for r in b.m.slot("looks-relevant") if r.system == rtype)
-    patterns = _patterns(rtype, id(b.m), rows)
+    patterns = _patterns(tuple(r.code for r in b.m.slot("looks-relevant") if r.system == rtype))
     for system, code, display in codes:
         text = f"{system}|{code}|{display}"
         if any(p.search(text) for p in patterns):
