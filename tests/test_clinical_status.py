@@ -262,3 +262,12 @@ def test_unmapped_ecog_looking_observation_is_a_warning(tmp_path):
     record = read(tmp_path, bundle)
     warned = [f for f in record.findings if "looks relevant" in f.message]
     assert warned and "Observation/EX01-left-ras-wt-obs15" in warned[0].message
+
+
+def test_a_broken_file_among_several_does_not_drop_the_others(tmp_path):
+    good = write(tmp_path / "good.json", ex01())
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"resourceType": "Bundle", "entry": [', encoding="utf-8")
+    records = list(read_patients([good, bad]))
+    assert [r.patient_id for r in records][0] == "EX01-left-ras-wt" and not records[0].ingest_failed
+    assert len(records) == 2 and "bad.json" in records[1].findings[0].message

@@ -73,7 +73,7 @@ def read_fhir(path: Path | list[Path], report: IngestReport | None = None) -> It
     stage = Stage()
     try:
         for each in paths:
-            stage_path(each, stage)
+            stage_path(each, stage, strict=len(paths) == 1)
         mapping = fhir_mapping()
         for unit in stage.units():
             yield _record(unit, stage, mapping, report)

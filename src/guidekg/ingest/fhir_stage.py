@@ -236,8 +236,12 @@ def _refuse(stage: Stage, where: str, reason: str) -> None:
                      "Convert it to R4 (e.g. with the HL7 FHIR version converter) and run again")
 
 
-def stage_path(path: Path, stage: Stage) -> None:
-    """Stage a .json/.ndjson file, or every such file directly inside a folder (not recursive)."""
+def stage_path(path: Path, stage: Stage, strict: bool = True) -> None:
+    """Stage a .json/.ndjson file, or every such file directly inside a folder (not recursive).
+
+    ``strict``: an unreadable single file fails the run (InputError); when several inputs are
+    read as one dataset, a bad file becomes a finding instead, so it cannot drop the others.
+    """
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".json", ".ndjson"))
         if not files:
@@ -247,7 +251,7 @@ def stage_path(path: Path, stage: Stage) -> None:
         for file in files:
             _stage_file(file, stage, strict=False)
     else:
-        _stage_file(path, stage, strict=True)
+        _stage_file(path, stage, strict=strict)
 
 
 def _stage_file(path: Path, stage: Stage, strict: bool) -> None:
