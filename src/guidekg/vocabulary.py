@@ -24,6 +24,8 @@ class Column:
     prop: str
     kind: str  # id | date | integer | decimal | boolean | enum | enum-list | action-list
     values: dict[str, str] = field(default_factory=dict)  # lower-cased input value -> individual IRI
+    synonyms: dict[str, str] = field(default_factory=dict)  # lower-cased spelling people write -> canonical value
+    read: bool = True  # False: no rule, shape or query reads this property (a bad value is only a warning)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ def vocabulary() -> Vocabulary:
             if row["value"]:
                 column.values[row["value"].lower()] = expand(row["individual"])
             columns[name] = column
+    _synonyms(columns)
+    _mark_unread(columns)
     core = resources.shared_graph("ontology", *resources.LOGIC_MODULES)
     actions: dict[str, str] = {}
     action_classes = {GK.Action} | set(core.transitive_subjects(RDFS.subClassOf, GK.Action))
@@ -56,3 +60,26 @@ def vocabulary() -> Vocabulary:
     when_absent = {str(p): str(v) for p, v in core.subject_objects(GK.whenAbsent)}
     labels = {str(s): str(o) for s, o in core.subject_objects(RDFS.label) if isinstance(s, URIRef)}
     return Vocabulary(columns, actions, when_absent, labels)
+
+
+def _synonyms(columns: dict[str, Column]) -> None:
+    """Spellings people write (``casesheet-synonyms.csv``), each mapped to a canonical value of its column."""
+    path = resources.data_dir("ontology") / "mappings" / "casesheet-synonyms.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            targets = [c for c in columns.values() if c.kind == "boolean"] if row["column"] == "(boolean)" \
+                else [columns[row["column"]]]
+            for column in targets:
+                column.synonyms[row["written"].lower()] = row["value"]
+
+
+def _mark_unread(columns: dict[str, Column]) -> None:
+    """Columns whose property no rule reads: the guideline, statements, safety shapes and queries are searched."""
+    texts = [resources.data_dir("ontology") / f"{name}.ttl" for name in ("guideline", "statements")]
+    texts += [resources.data_dir("shapes") / "safety.ttl"]
+    texts += sorted(resources.data_dir("queries").glob("*.rq"))
+    corpus = "\n".join(p.read_text(encoding="utf-8") for p in texts if p.is_file())
+    for name, column in list(columns.items()):
+        local = column.prop.rsplit("#", 1)[-1]
+        if column.kind not in ("id", "action-list") and f"gk:{local}" not in corpus and column.prop not in corpus:
+            columns[name] = Column(column.name, column.prop, column.kind, column.values, column.synonyms, read=False)

@@ -23,7 +23,7 @@ def read_file(path: Path) -> Iterator[PatientRecord]:
     if not path.exists():
         raise InputError(str(path), None, "file not found")
     suffix = path.suffix.lower()
-    if path.is_dir() or suffix in {".json", ".ndjson"}:
+    if is_fhir(path):
         try:
             from .fhir import read_fhir
         except ImportError as exc:  # pragma: no cover - FHIR ingest is optional at import time
@@ -41,16 +41,37 @@ def read_file(path: Path) -> Iterator[PatientRecord]:
         raise InputError(str(path), None, f"unknown input type '{suffix}'; use .csv, {', '.join(sorted(RDF_SUFFIXES))}, FHIR .json/.ndjson or a Bulk Data folder")
 
 
+def is_fhir(path: Path) -> bool:
+    return path.is_dir() or path.suffix.lower() in {".json", ".ndjson"}
+
+
+def _inputs(paths: Iterable[str | Path]) -> Iterator[PatientRecord]:
+    """Each input in order; all FHIR inputs (any mix of files and folders) as one dataset, at the first one."""
+    items = [Path(p) for p in paths]
+    fhir = [p for p in items if p.exists() and is_fhir(p)]
+    for path in items:
+        if path in fhir and len(fhir) > 1:
+            if path == fhir[0]:
+                from .fhir import read_fhir
+
+                yield from read_fhir(fhir)
+            continue
+        yield from read_file(path)
+
+
 def read_patients(paths: Iterable[str | Path]) -> Iterator[PatientRecord]:
-    """All patients of all inputs in order; a patient id seen twice makes the later record invalid."""
+    """All patients of all inputs in order; a patient id seen twice makes the later record invalid.
+
+    FHIR inputs are joined: resources given in separate files or folders reach their patient
+    by reference, wherever the Patient resource is.
+    """
     seen: dict[str, str] = {}
-    for raw in paths:
-        for record in read_file(Path(raw)):
-            first = seen.get(record.iri)
-            if first is not None:
-                record.findings.append(Finding(
-                    f"duplicate patient id '{record.patient_id}' (first seen at {first})",
-                    path="patient_id", source=str(record.source)))
-            else:
-                seen[record.iri] = str(record.source)
-            yield record
+    for record in _inputs(paths):
+        first = seen.get(record.iri)
+        if first is not None:
+            record.findings.append(Finding(
+                f"duplicate patient id '{record.patient_id}' (first seen at {first})",
+                path="patient_id", source=str(record.source)))
+        else:
+            seen[record.iri] = str(record.source)
+        yield record

@@ -50,16 +50,22 @@ def _parse_cell(column: Column, raw: str, actions: dict[str, str]) -> tuple[list
             return [], f"'{raw}' is not a date (YYYY-MM-DD)"
     if kind == "boolean":
         value = _BOOLEAN.get(raw.lower())
+        if value is None and column.synonyms:
+            value = _BOOLEAN.get(column.synonyms.get(raw.lower(), ""))
         if value is None:
             return [], f"'{raw}' is not yes or no"
         return [Literal(value)], None
     if kind in ("enum", "enum-list", "action-list"):
         parts = [p.strip() for p in raw.split(";")] if kind != "enum" else [raw]
+        if kind == "action-list" and "+" in raw:  # "FOLFOX + panitumumab": a regimen written as its parts
+            parts = [q.strip() for p in parts for q in (p.split("+") if p.lower() not in actions else [p])]
         parts = [p for p in parts if p]
         table = actions if kind == "action-list" else column.values
         values, unknown = [], []
         for part in parts:
             iri = table.get(part.lower())
+            if iri is None and column.synonyms:
+                iri = table.get(column.synonyms.get(part.lower(), "").lower())
             (values.append(URIRef(iri)) if iri else unknown.append(part))
         if unknown:
             allowed = sorted({k for k in table}) if kind != "action-list" else None
@@ -67,6 +73,22 @@ def _parse_cell(column: Column, raw: str, actions: dict[str, str]) -> tuple[list
             return [], f"unknown value {', '.join(repr(u) for u in unknown)}{hint}"
         return values, None
     return [Literal(raw, datatype=XSD.string)], None
+
+
+_NOTES: dict[str, dict[str, str | None]] = {}  # column -> cell as written -> note (None: no synonym)
+_NONE: dict[str, str | None] = {}
+_UNSEEN = object()
+
+
+def _synonym_note(column: Column, raw: str) -> str | None:
+    """The note for a value written as a synonym, memoised: a million rows repeat a few spellings."""
+    lower = raw.lower()
+    canonical = column.synonyms.get(lower) if lower not in column.values else None
+    note = f"field '{column.name}': '{raw}' read as '{canonical}'" if canonical else None
+    seen = _NOTES.setdefault(column.name, {})
+    if len(seen) < 1_000:
+        seen[raw] = note
+    return note
 
 
 def split_line(text: str) -> list[str]:
@@ -168,8 +190,18 @@ def _row(path: Path, line: int, header: list[str], cells: list[str], vocab, pars
         column = vocab.columns[name]
         parsed, error = parse(column, raw, vocab.actions)
         if error:
-            record.findings.append(Finding(f"field '{name}': {error}", path=name, source=str(source)))
+            if column.read:
+                record.findings.append(Finding(f"field '{name}': {error}", path=name, source=str(source)))
+            else:
+                record.findings.append(Finding(f"field '{name}': {error}; ignored (no rule reads '{name}')",
+                                               severity="warning", path=name, source=str(source)))
             continue
+        if column.synonyms:
+            note = _NOTES.get(name, _NONE).get(raw, _UNSEEN)
+            if note is _UNSEEN:
+                note = _synonym_note(column, raw)
+            if note:
+                record.findings.append(Finding(note, severity="info", path=name, source=str(source)))
         for value in parsed:
             record.add(column.prop, value)
     apply_defaults(record)

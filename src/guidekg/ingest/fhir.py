@@ -8,8 +8,11 @@ Genomics Reporting variants, medications and the project CodeSystem.
 
 A problem becomes a finding on the patient it concerns; a resource that fails the model is
 named with its id and element path and not used. A patient without a colorectal primary
-cancer condition is out of scope and reported invalid. Resources that carry no guideline
-fact are counted and summarised on stderr, one line per resource type.
+cancer condition is out of scope and reported invalid; cancer conditions that do not count
+(resolved, abated, unconfirmed), a deceased patient, HGVS variants and unmapped codes that
+look relevant are read in :mod:`.fhir_clinical`. Several inputs given together are one
+dataset. Resources that carry no guideline fact are counted and summarised on stderr, one
+line per resource type.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from rdflib.term import Node
 from ..model import Finding, PatientRecord, SourceRef
 from ..namespaces import GK, patient_iri
 from ..vocabulary import vocabulary
+from . import fhir_clinical
 from .defaults import apply_defaults
 from .fhir_map import FhirMapping, fhir_mapping
 from .fhir_stage import Stage, Unit, stage_path
@@ -58,19 +62,25 @@ class IngestReport:
             print(line, file=stream or sys.stderr)
 
 
-def read_fhir(path: Path, report: IngestReport | None = None) -> Iterator[PatientRecord]:
-    """Patients of a FHIR input in input order (see the module docstring)."""
+def read_fhir(path: Path | list[Path], report: IngestReport | None = None) -> Iterator[PatientRecord]:
+    """Patients of one FHIR input, or of several read as one dataset (see the module docstring).
+
+    Several inputs share one stage, so a Condition in one file joins the Patient in another
+    by its subject reference; patients come out in the order they were first seen.
+    """
+    paths = path if isinstance(path, list) else [path]
     report = report if report is not None else IngestReport()
     stage = Stage()
     try:
-        stage_path(path, stage)
+        for each in paths:
+            stage_path(each, stage, strict=len(paths) == 1)
         mapping = fhir_mapping()
         for unit in stage.units():
             yield _record(unit, stage, mapping, report)
     finally:
         stage.close()
     report.other.update(stage.other)
-    report.emit(str(path))
+    report.emit(", ".join(str(p) for p in paths))
 
 
 def _file(where: str) -> str:
@@ -111,7 +121,10 @@ class _Builder:
     def __init__(self, record: PatientRecord, mapping: FhirMapping, stage: Stage, report: IngestReport) -> None:
         self.record, self.m, self.stage, self.report = record, mapping, stage, report
         self.primary = False
+        self.status_notes: list[tuple[str, str, str, str, str]] = []  # (primary|liver, kind, reason, resource, where)
         self.birth: dt.date | None = None
+        self.latest: tuple[str, str] | None = None  # (day, 'Resource/id.element'): the last clinical date seen
+        self.primary_done: Any = None  # the furthest completed treatment of the primary (a primary-status rule)
         self.dates: dict[tuple[str, str], list[str]] = {}  # (property, 'last'|'next') -> days
         self.actions = set(vocabulary().actions.values())
 
@@ -157,6 +170,10 @@ class _Builder:
         for rule in self.m.lookup("gender", "http://hl7.org/fhir/administrative-gender", model.gender):
             self.add(rule.prop, URIRef(rule.individual))
         self.birth = model.birthDate if isinstance(model.birthDate, dt.date) else None
+        if model.deceasedBoolean or model.deceasedDateTime is not None:
+            shown = f"deceasedDateTime {_day(model.deceasedDateTime)}" if model.deceasedDateTime is not None else "deceasedBoolean true"
+            self.finding(f"Patient/{model.id} is deceased (Patient.{shown}): no recommendations are given", where,
+                         "Patient.deceased[x]")
 
     def resource(self, where: str, resource: dict) -> None:
         rtype = resource["resourceType"]
@@ -165,6 +182,7 @@ class _Builder:
         if model is None:
             return
         name = f"{rtype}/{model.id or '?'}"
+        self._date_seen(model, name)
         handler = getattr(self, f"_{rtype.lower()}", None)
         if handler is None or not handler(model, where, name):
             self.report.unmapped[rtype] += 1
@@ -176,46 +194,23 @@ class _Builder:
         return any(c.code in ignored for c in (concept.coding or [])) if concept is not None else False
 
     def _condition(self, res: Any, where: str, name: str) -> bool:
-        if self._ignored(res.verificationStatus):
-            return False
-        codes = self.codings(res.code, where, "Condition.code", name)
-        sites = [self.codings(site, where, f"Condition.bodySite[{i}]", name) for i, site in enumerate(res.bodySite or [])]
-        primary = [r for s, c, _ in codes for r in self.m.lookup("primary-cancer", s, c)]
-        if primary:
-            self.primary = True
-            for rule in primary:
-                if rule.individual:
-                    self.add(rule.prop, URIRef(rule.individual))
-            for site in sites:
-                for s, c, _ in site:
-                    for rule in self.m.lookup("primary-site", s, c):
-                        self.add(rule.prop, URIRef(rule.individual))
-            return True
-        kinds = {r.kind for s, c, _ in codes for r in self.m.lookup("metastasis", s, c)}
-        liver_site = any(self.m.lookup("metastasis-site", s, c) for site in sites for s, c, _ in site)
-        if not ("liver" in kinds or ("needs-site" in kinds and liver_site)):
-            return False
-        for i, site in enumerate(res.bodySite or []):
-            for ext in site.extension or []:
-                if self.m.extension_kind(ext.url) != "laterality":
-                    continue
-                for s, c, _ in self.codings(ext.valueCodeableConcept, where, f"Condition.bodySite[{i}].extension", name):
-                    for rule in self.m.lookup("laterality", s, c):
-                        self.add(rule.prop, URIRef(rule.individual))
-        return True
+        return fhir_clinical.condition(self, res, where, name)
 
     def _observation(self, res: Any, where: str, name: str) -> bool:
         if self._ignored(res.status):
             return False
-        for s, c, _ in self.codings(res.code, where, "Observation.code", name):
+        codes = self.codings(res.code, where, "Observation.code", name)
+        for s, c, _ in codes:
             if self.m.lookup("variant", s, c):
-                return self._variant(res, s, c, where, name)
+                return fhir_clinical.variant(self, res, where, name)
             rules = self.m.lookup("observation", s, c)
             if rules:
                 return self._coded(res, rules, where, name)
             target = self.m.project(s, c)
             if target in self.m.kinds:
                 return self._project(res, target, where, name)
+        if not fhir_clinical.gene_result(self, res, where, name):
+            fhir_clinical.looks_relevant(self, "Observation", codes, where, name, "Observation.code")
         return False
 
     def _number(self, res: Any) -> Decimal | None:
@@ -267,25 +262,6 @@ class _Builder:
         if kind not in ("enum", "enum-list"):
             self.add(prop, value)
         return True
-
-    def _variant(self, res: Any, system: str, code: str, where: str, name: str) -> bool:
-        genes: set[str] = set()
-        changes: set[str] = set()
-        for comp in res.component or []:
-            kinds = {self.m.component_kind(c.system, c.code) for c in (comp.code.coding or [])}
-            concept = comp.valueCodeableConcept
-            codes = {x for c in ((concept.coding or []) if concept else []) for x in (c.code, c.display) if x}
-            if "gene" in kinds:
-                genes |= codes
-            if "aa-change" in kinds:
-                changes |= codes | ({comp.valueString} if comp.valueString else set())
-        values = {(s, c) for s, c, _ in self.codings(res.valueCodeableConcept, where, "Observation.valueCodeableConcept", name)}
-        rules = [r for r in self.m.lookup("variant", system, code)
-                 if r.gene in genes and (r.value_system, r.value_code) in values]
-        chosen = [r for r in rules if r.aa_change and set(r.aa_change) & changes] or [r for r in rules if not r.aa_change]
-        for rule in chosen:
-            self.add(rule.prop, URIRef(rule.individual))
-        return bool(chosen)
 
     def _medications(self, res: Any, where: str, name: str) -> list[tuple[str, str, str]]:
         concept = res.medicationCodeableConcept
@@ -350,21 +326,59 @@ class _Builder:
 
     def _procedure(self, res: Any, where: str, name: str) -> bool:
         when = res.performedDateTime or (res.performedPeriod.start if res.performedPeriod is not None else None)
+        if res.status in self.m.statuses("done-status"):
+            rules = [r for s, c, _ in self.codings(res.code, where, "Procedure.code", name)
+                     for r in self.m.lookup("primary-status", s, c)]
+            for rule in rules:
+                if self.primary_done is None or int(rule.kind) > int(self.primary_done.kind):
+                    self.primary_done = rule
+            return bool(rules)
         return self._planned(res, when, "Procedure", where, name)
 
+    def _date_seen(self, model: Any, name: str) -> None:
+        """Remember the latest clinical date of the record: the assessment date when none is given."""
+        for element in _DATE_ELEMENTS:
+            value = getattr(model, element, None)
+            value = getattr(value, "end", None) or getattr(value, "start", None) if hasattr(value, "start") else value
+            if isinstance(value, (dt.date, dt.datetime)):
+                day = _day(value)
+                if self.latest is None or day > self.latest[0]:
+                    self.latest = (day, f"{name}.{element}")
+                return
+
     # ------------------------------------------------------------------ end of patient
+    def _age(self, where: str) -> None:
+        """Age in whole years from Patient.birthDate at the assessment date, naming the date used."""
+        assert self.birth is not None
+        as_of = self.record.values(str(GK.asOf))
+        if as_of:
+            day, used = dt.date.fromisoformat(str(as_of[0])[:10]), "the record's as-of date (gk:asOf)"
+        elif self.latest is not None:
+            day, used = dt.date.fromisoformat(self.latest[0]), f"the latest date in the record ({self.latest[1]})"
+        else:
+            self.finding(f"Patient.birthDate {self.birth.isoformat()} is given but the record has no dated resource or "
+                         "as-of date to compute the age at; age not recorded", where, "Patient.birthDate", "warning")
+            return
+        years = day.year - self.birth.year - ((day.month, day.day) < (self.birth.month, self.birth.day))
+        self.add(str(GK.age), Literal(years, datatype=XSD.integer))
+        self.finding(f"age {years} computed from Patient.birthDate {self.birth.isoformat()} at {day.isoformat()}, "
+                     f"{used}", where, "Patient.birthDate", "info")
+
     def finish(self, where: str) -> None:
         for (prop, which), days in self.dates.items():
             # the last dose given, the next operation planned
             self.add(prop, Literal(max(days) if which == "last" else min(days), datatype=XSD.date))
+        if self.primary_done is not None and not self.record.values(str(GK.primaryStatus)):
+            self.add(self.primary_done.prop, URIRef(self.primary_done.individual))
         if not self.record.values(str(GK.age)) and self.birth is not None:
-            for as_of in self.record.values(str(GK.asOf)):
-                day = dt.date.fromisoformat(str(as_of))
-                years = day.year - self.birth.year - ((day.month, day.day) < (self.birth.month, self.birth.day))
-                self.add(str(GK.age), Literal(years, datatype=XSD.integer))
-        if not self.primary:
-            self.finding(OUT_OF_SCOPE, where, "Condition")
+            self._age(where)
+        fhir_clinical.status_findings(self, where, OUT_OF_SCOPE)
         apply_defaults(self.record)
+
+
+_DATE_ELEMENTS = ("effectiveDateTime", "effectivePeriod", "issued", "recordedDate", "onsetDateTime", "performedDateTime",
+                  "performedPeriod", "authoredOn", "occurrenceDateTime", "effectiveInstant")
+"""Dates that say when a resource's fact held; the latest is the assessment date when no as-of date is given."""
 
 
 def _column(prop: str) -> str:

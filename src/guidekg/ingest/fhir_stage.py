@@ -193,8 +193,55 @@ ORDER BY u.seq
 """
 
 
-def stage_path(path: Path, stage: Stage) -> None:
-    """Stage a .json/.ndjson file, or every such file directly inside a folder (not recursive)."""
+_STU3_MARKERS = (
+    ("Condition", "patient", object, "DSTU2: Condition.patient exists only in DSTU2 (R4: subject)"),
+    ("MedicationOrder", "id", object, "DSTU2: MedicationOrder exists only in DSTU2 (R4: MedicationRequest)"),
+    ("Condition", "clinicalStatus", str, "Condition.clinicalStatus is a plain code (a CodeableConcept in R4)"),
+    ("Condition", "verificationStatus", str, "Condition.verificationStatus is a plain code (a CodeableConcept in R4)"),
+    ("Condition", "assertedDate", object, "Condition.assertedDate exists only in STU3"),
+    ("Observation", "context", object, "Observation.context exists only in STU3 (R4: encounter)"),
+    ("Observation", "comment", object, "Observation.comment exists only in STU3 (R4: note)"),
+    ("MedicationRequest", "context", object, "MedicationRequest.context exists only in STU3 (R4: encounter)"),
+    ("MedicationStatement", "taken", object, "MedicationStatement.taken exists only in STU3"),
+    ("Procedure", "notPerformed", object, "Procedure.notPerformed exists only in STU3"),
+    ("Procedure", "context", object, "Procedure.context exists only in STU3 (R4: encounter)"),
+    ("Patient", "animal", object, "Patient.animal exists only in STU3"),
+)
+"""Elements whose presence or type shows a resource is FHIR STU3 (or DSTU2), not R4/R4B (structural, not clinical)."""
+
+
+def foreign_version(resource: object) -> str | None:
+    """Why a resource (or any entry of a Bundle) is not R4/R4B, or None."""
+    if not isinstance(resource, dict):
+        return None
+    if resource.get("resourceType") == "Bundle":
+        for entry in resource.get("entry") or []:
+            found = foreign_version(entry.get("resource") if isinstance(entry, dict) else None)
+            if found:
+                return found
+        return None
+    version = resource.get("fhirVersion")
+    if isinstance(version, str) and not version.startswith("4."):
+        return f"fhirVersion is {version}"
+    for rtype, element, kind, reason in _STU3_MARKERS:
+        if resource.get("resourceType") == rtype and element in resource and isinstance(resource[element], kind):
+            return f"{reason}; resource {rtype}/{resource.get('id', '?')}"
+    return None
+
+
+def _refuse(stage: Stage, where: str, reason: str) -> None:
+    version = "DSTU2" if reason.startswith("DSTU2") else "STU3"
+    reason = reason.removeprefix("DSTU2: ")
+    stage.bad(where, f"{where}: this is FHIR {version}, not R4/R4B ({reason}); the file was not read. "
+                     "Convert it to R4 (e.g. with the HL7 FHIR version converter) and run again")
+
+
+def stage_path(path: Path, stage: Stage, strict: bool = True) -> None:
+    """Stage a .json/.ndjson file, or every such file directly inside a folder (not recursive).
+
+    ``strict``: an unreadable single file fails the run (InputError); when several inputs are
+    read as one dataset, a bad file becomes a finding instead, so it cannot drop the others.
+    """
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".json", ".ndjson"))
         if not files:
@@ -204,7 +251,7 @@ def stage_path(path: Path, stage: Stage) -> None:
         for file in files:
             _stage_file(file, stage, strict=False)
     else:
-        _stage_file(path, stage, strict=True)
+        _stage_file(path, stage, strict=strict)
 
 
 def _stage_file(path: Path, stage: Stage, strict: bool) -> None:
@@ -215,6 +262,17 @@ def _stage_file(path: Path, stage: Stage, strict: bool) -> None:
         stage.bad(where, f"{where}: the file is empty")
         return
     if path.suffix.lower() == ".ndjson":
+        with path.open(encoding="utf-8") as handle:  # a file holds one version: its first lines tell
+            for number, line in enumerate(handle, start=1):
+                if number > 50:
+                    break
+                try:
+                    reason = foreign_version(json.loads(line)) if line.strip() else None
+                except json.JSONDecodeError:
+                    continue
+                if reason:
+                    _refuse(stage, where, reason)
+                    return
         with path.open(encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
@@ -238,5 +296,9 @@ def _stage_file(path: Path, stage: Stage, strict: bool) -> None:
         if strict:
             raise InputError(where, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
         stage.bad(where, f"{where}: not UTF-8 text")
+        return
+    reason = foreign_version(document)
+    if reason:
+        _refuse(stage, where, reason)
         return
     stage.add(where, document)
