@@ -49,7 +49,27 @@ CASES = {
                 {"PostoperativeChemotherapyContinuation", "PostoperativeChemotherapyAfterR1"}, set()),
     "post_r2": (dict(treatmentPhase="PostHepatectomy", resectability="ConvertedResectable", resectionMargin="R2"),
                 {"IncompleteResectionR2"}, {"PostoperativeChemotherapyContinuation"}),
-    "msi_mmr_discordant": (dict(msiStatus="MSI_High", mmrStatus="pMMR"), {"MSIMMRDiscordant", "ImmunotherapyFirstLine"}, {"DoubletPlusAntiEGFR"}),
+    # discordant MSI/MMR: testing first, no regimen (issue 11; it used to get immunotherapy)
+    "msi_mmr_discordant": (dict(msiStatus="MSI_High", mmrStatus="pMMR"), {"MSIMMRDiscordant", "MolecularTestingRequired"},
+                           {"DoubletPlusAntiEGFR", "ImmunotherapyFirstLine", "SystemicTherapyFirst"}),
+    "mss_dmmr_discordant": (dict(msiStatus="MSS", mmrStatus="dMMR"), {"MSIMMRDiscordant", "MolecularTestingRequired"},
+                            {"DoubletPlusAntiEGFR", "ImmunotherapyFirstLine", "SystemicTherapyFirst"}),
+    # issue 11: immunotherapy patients get no chemotherapy-backbone class
+    "msi_high_no_backbone": (dict(msiStatus="MSI_High", mmrStatus="dMMR"), {"ImmunotherapyFirstLine"}, {"SystemicTherapyFirst"}),
+    # issue 11: KRAS exon 2 only + NRAS mutant: anti-EGFR already excluded, no 'complete RAS testing'
+    "kras_exon2_only_nras_mutant": (dict(krasStatus="KRAS_Exon2WildtypeOnly", nrasStatus="NRAS_Mutant"), {"TripletPlusBevacizumab"},
+                                    {"IncompleteRASTesting", "MolecularTestingRequired", "DoubletPlusAntiEGFR"}),
+    "kras_exon2_only_nras_untested": (dict(krasStatus="KRAS_Exon2WildtypeOnly", nrasStatus="NRAS_NotTested"),
+                                      {"IncompleteRASTesting", "MolecularTestingRequired"}, set()),
+    # issue 11 phases: liver-first after the hepatectomy, rectum untreated -> pelvic RT next; irradiated -> resection, window checked
+    "liver_first_rectum_untreated": (dict(treatmentPhase="PostHepatectomy", resectability="ConvertedResectable", primaryStatus="PrimaryUntreated"),
+                                     {"LiverFirstPrimaryUntreated"}, {"LiverFirstPrimaryIrradiated", "LiverFirstCandidate", "OneStageHepatectomy"}),
+    "liver_first_rectum_irradiated_late": (dict(treatmentPhase="PostHepatectomy", resectability="ConvertedResectable", primaryStatus="PrimaryIrradiated",
+                                                monthsSinceShortCourseRT=6.5),
+                                           {"LiverFirstPrimaryIrradiated", "PrimarySurgeryBeyondRTWindow"}, {"LiverFirstPrimaryUntreated"}),
+    "rt_window_after_primary_resected": (dict(treatmentPhase="PostHepatectomy", resectability="ConvertedResectable", primaryStatus="PrimaryResected",
+                                              monthsSinceShortCourseRT=6.5),
+                                         set(), {"PrimarySurgeryBeyondRTWindow", "LiverFirstPrimaryIrradiated", "LiverFirstPrimaryUntreated"}),
     "her2": (dict(her2Status="HER2_Amplified"), {"HER2AmplifiedNotAddressed"}, set()),
     "extrahepatic_unilobar_resectable": (dict(extrahepaticDisease=True, liverMetastasisExtent="Unilobar", resectability="Resectable"),
                                          {"OutOfScopeExtrahepaticDisease", "OutOfScopeUnilobar", "OutOfScopeResectableAtPresentation"}, {"SystemicTherapyFirst"}),
