@@ -90,7 +90,9 @@ def judge(tables: PlanTables, kb, ctx: PlanContext) -> tuple[list[dict[str, Any]
         if shaped:
             _, code, alert = shaped[0]
             info = kb.alert(alert)
-            entries.append(_entry(tables, kb, action, origin, code, info["label"] or info["message"], alert))
+            entry = _entry(tables, kb, action, origin, code, info["label"] or info["message"], tables.shapes_by_alert[alert].iri)
+            entry["evidence"] = [dict(e) for e in kb.evidence(alert)]
+            entries.append(entry)
             continue
         if ctx.contradictory:
             entry = _entry(tables, kb, action, origin, "needs-data",
