@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,11 @@ def _alerts_for(kb: Knowledge, classes: Iterable[str], findings: Iterable[Findin
     return sorted(alerts.values(), key=lambda a: (_SEVERITY_ORDER.get(a["severity"], 3), a["id"]))
 
 
+@lru_cache(maxsize=4096)
+def _iri(curie_or_iri: str) -> str:
+    return expand(curie_or_iri)
+
+
 def _judge_plan(kb: Knowledge, record: PatientRecord, findings: Sequence[Finding], classes: Iterable[str],
                 treatment: Sequence[str], contradictory: bool = False) -> dict[str, Any]:
     """Recommendations (phase-filtered), plan verdicts, alerts and headline of one patient."""
@@ -101,7 +107,7 @@ def _judge_plan(kb: Knowledge, record: PatientRecord, findings: Sequence[Finding
     specific: set[str] = set()
     for cls in treatment:
         for rec in kb.recommendations(cls):
-            item = tables.items.get(expand(rec["id"]))
+            item = tables.items.get(_iri(rec["id"]))
             if item is not None and (not item.applies_in(phases) or (item.continues and current_unsafe)):
                 continue
             entry = recs.setdefault(rec["id"], dict(rec, classes=[]))
@@ -110,7 +116,7 @@ def _judge_plan(kb: Knowledge, record: PatientRecord, findings: Sequence[Finding
     ordered = sorted(recs.values(), key=lambda r: (r["category"] or "", r["id"]))
     class_alerts = [a for c in sorted(classes) if c in kb.alert_classes for a in kb.class_alerts(c)]
     shacl_alerts = [f.alert for f in findings if f.alert]
-    context = PlanContext(record, [tables.items[expand(r["id"])] for r in ordered if expand(r["id"]) in tables.items],
+    context = PlanContext(record, [tables.items[_iri(r["id"])] for r in ordered if _iri(r["id"]) in tables.items],
                           [tables.items[a] for a in class_alerts + shacl_alerts if a in tables.items], fired,
                           contradictory=contradictory)
     plan, raised = judge(tables, kb, context)

@@ -12,22 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..namespaces import GK, curie, expand
+from ..namespaces import curie, expand
 
 # Display order of recommendation categories in the headline's next steps (§5.1 categories);
 # presentation only: which recommendation applies is decided by the ontology.
 _STEP_ORDER = ("testing", "primary-tumour", "reassessment", "sequencing", "hepatectomy", "postoperative")
 
 
-def first_line_class(kb, treatment_classes: Sequence[str]) -> str | None:
-    groups = kb.axioms.descendants(str(GK.FirstLineSystemicClass)) - {str(GK.FirstLineSystemicClass)}
-    chosen = [c for c in treatment_classes if c in groups]
+def first_line_class(tables, treatment_classes: Sequence[str]) -> str | None:
+    chosen = [c for c in treatment_classes if c in tables.first_line]
     return chosen[0] if chosen else None
 
 
 def next_steps(recommendations: Sequence[dict[str, Any]], general: set[str]) -> list[dict[str, Any]]:
-    specific = [r for r in recommendations if r["id"] not in general and r["category"] in _STEP_ORDER
-                and r["action"].get("intent") != "avoid"]
+    specific = [r for r in recommendations if r["id"] not in general and r["category"] in _STEP_ORDER]
     specific.sort(key=lambda r: (_STEP_ORDER.index(r["category"]), r["id"]))
     return [{"id": r["id"], "label": r["title"] or r["label"]} for r in specific]
 
@@ -60,7 +58,7 @@ def headline(kb, tables, status: str, treatment_classes: Sequence[str], recommen
         if unsafe:
             text += " Contraindicated now: " + ", ".join(unsafe) + "."
         return {"text": text, "first_line": None, "next_steps": [], "missing": missing}
-    chosen = first_line_class(kb, [c for c in treatment_classes
+    chosen = first_line_class(tables, [c for c in treatment_classes
                                    if any(curie(c) in r.get("classes", ()) for r in recommendations)])
     steps = next_steps(recommendations, general)
     first = {"class": curie(chosen), "label": kb.label(chosen)} if chosen else None

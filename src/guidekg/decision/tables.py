@@ -75,6 +75,7 @@ class PlanTables:
     shapes_by_alert: dict[str, ShapeRule]
     general_classes: frozenset[str]
     categories: dict[str, frozenset[str]]  # action -> categories of the recommendations proposing it
+    first_line: frozenset[str] = frozenset()  # the first-line systemic classes
 
     def verdict(self, code: str) -> Verdict:
         return self.by_code[code]
@@ -157,7 +158,8 @@ def build_tables(kb: Knowledge) -> PlanTables:
         types={a: frozenset(t) for a, t in types.items()}, labels=labels, written=written, codes=codes,
         links={a: frozenset(o) for a, o in links.items()}, items=items, verdicts=verdicts,
         by_code={v.code: v for v in verdicts.values()}, shapes_by_alert=shapes, general_classes=general,
-        categories={a: frozenset(c) for a, c in categories.items()})
+        categories={a: frozenset(c) for a, c in categories.items()},
+        first_line=frozenset(kb.axioms.descendants(str(GK.FirstLineSystemicClass)) - {str(GK.FirstLineSystemicClass)}))
 
 
 PLANNED = str(GK.plannedAction)
