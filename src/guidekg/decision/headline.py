@@ -16,7 +16,7 @@ from ..namespaces import curie, expand
 
 # Display order of recommendation categories in the headline's next steps (§5.1 categories);
 # presentation only: which recommendation applies is decided by the ontology.
-_STEP_ORDER = ("testing", "primary-tumour", "reassessment", "sequencing", "hepatectomy", "postoperative")
+_STEP_ORDER = ("testing", "reassessment", "primary-tumour", "sequencing", "hepatectomy", "postoperative")
 
 
 def first_line_class(tables, treatment_classes: Sequence[str]) -> str | None:
