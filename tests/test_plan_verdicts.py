@@ -9,7 +9,7 @@ from the guideline, never read from the output.
 from __future__ import annotations
 
 import pytest
-from rdflib import Literal
+from rdflib import XSD, Literal
 
 from guidekg.recommend import assess
 from patients import patient
@@ -19,7 +19,7 @@ ON_CHEMO = dict(treatmentPhase="OnFirstLineChemotherapy", monthsOnChemotherapy=3
 
 
 def run(**facts):
-    overrides = dict(KRAS_MUT, patientId=Literal("plan-case"))
+    overrides = dict(KRAS_MUT, patientId=Literal("plan-case", datatype=XSD.string))
     overrides.update(facts)
     return assess([patient("plan-case", **overrides)])[0]
 
