@@ -78,7 +78,7 @@ def test_table_is_headline_first_and_collapses_general_principles(results):
     assert "Multidisciplinary decisions with hepatobiliary resectability review" not in "\n".join(block)
     assert "   + 3 general principles that apply to every patient (--all shows them)" in block
     everything = render_table(results, show_all=True)
-    assert everything.count("Multidisciplinary decisions with hepatobiliary resectability review") == 22  # all but the contradictory
+    assert everything.count("Multidisciplinary decisions with hepatobiliary resectability review") == 23  # all but the contradictory
 
 
 def test_cli_recommend_examples_headline_first(tmp_path):

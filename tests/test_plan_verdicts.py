@@ -219,3 +219,27 @@ def test_kras_exon2_only_with_nras_mutation_does_not_ask_to_complete_ras_testing
     assert "gk:Amend_ExtendedRASTesting" not in {r["id"] for r in result.recommendations}
     still = run(krasStatus="KRAS_Exon2WildtypeOnly", nrasStatus="NRAS_Wildtype")
     assert "gk:Alert_IncompleteRASTesting" in alert_ids(still)
+
+
+def test_six_months_of_perioperative_chemotherapy_is_target_reached_not_continue():
+    post = dict(treatmentPhase="PostResection", resectability="ConvertedResectable", resectionMargin="R0")
+    done = run(**post, monthsOnChemotherapy=6.0, currentRegimen=["FOLFOX"], plannedAction=["PostoperativeChemotherapy"])
+    ids = {r["id"] for r in done.recommendations}
+    assert "gk:Rec_S22a_TargetReached" in ids and "gk:Rec_S22a" not in ids
+    for action, origin in (("postoperative chemotherapy", "planned"), ("FOLFOX", "current")):
+        entry = verdict(done, action, origin)
+        assert (entry["verdict"], entry["rule"]) == ("not-recommended", "gk:Rec_S22a_TargetReached")
+    ongoing = run(**post, monthsOnChemotherapy=5.0, currentRegimen=["FOLFOX"])
+    assert "gk:Rec_S22a" in {r["id"] for r in ongoing.recommendations}
+    unknown = run(**post, currentRegimen=["FOLFOX"])
+    entry = verdict(unknown, "FOLFOX", "current")
+    assert (entry["verdict"], entry["rule"]) == ("needs-data", "gk:Shape_PerioperativeMonthsMissing")
+    assert "months on chemotherapy" in unknown.headline["missing"]
+
+
+def test_on_chemotherapy_two_months_without_reassessment_is_due():
+    result = run(treatmentPhase="OnFirstLineChemotherapy", monthsOnChemotherapy=2.0, currentRegimen=["FOLFOXIRI", "Bevacizumab"])
+    assert alert_ids(result).get("gk:Alert_ReassessmentNotRecorded") == "warning"
+    assert "months since resectability assessment" in result.headline["missing"]
+    early = run(treatmentPhase="OnFirstLineChemotherapy", monthsOnChemotherapy=1.5, currentRegimen=["FOLFOXIRI", "Bevacizumab"])
+    assert "gk:Alert_ReassessmentNotRecorded" not in alert_ids(early)

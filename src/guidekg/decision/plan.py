@@ -4,7 +4,8 @@ Precedence, each step read from data (:mod:`guidekg.decision.tables`):
 
 1. a safety shape that fired for this patient and judges the action (gk:judgesAction) gives its
    gk:planVerdict (contraindicated, not-recommended or needs-data; the lowest gk:verdictRank wins);
-2. an applicable recommendation that says to avoid the action -> ``not-recommended``;
+2. an applicable recommendation that says to avoid the action (or an action it is gk:consistentWith)
+   -> ``not-recommended``;
 3. an applicable recommendation that proposes it -> ``recommended``;
 4. it is gk:consistentWith a proposed action, or an applicable alert names it -> ``consistent``;
 5. an applicable recommendation must precede the action's category (gk:mustPrecede, e.g. testing
@@ -108,8 +109,9 @@ def judge(tables: PlanTables, kb, ctx: PlanContext) -> tuple[list[dict[str, Any]
 
 def _judge_by_recommendations(tables: PlanTables, kb, action: str, origin: str, name: str, ctx: PlanContext,
                               proposing: Sequence[Item], avoiding: Sequence[Item], proposed: set[str]) -> dict[str, Any]:
+    avoided_too = tables.links.get(action, frozenset())  # avoiding B avoids the compatible ways of doing B
     for rec in avoiding:
-        if action in rec.actions:
+        if action in rec.actions or rec.actions & avoided_too:
             return _entry(tables, kb, action, origin, "not-recommended",
                           f"the guideline says to avoid {name} for this patient now", rec.iri)
     for rec in proposing:
