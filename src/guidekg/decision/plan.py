@@ -45,11 +45,14 @@ def patient_phases(record: PatientRecord) -> frozenset[str]:
 
 
 def plan_entries(record: PatientRecord) -> list[tuple[str, str]]:
-    """(action IRI, 'planned'|'current') in input order: planned actions first, then the regimen."""
+    """(action IRI, 'planned'|'current'): planned actions first, then the regimen, each by IRI.
+
+    Sorted, not in input order: RDF and FHIR inputs have no order, and every input form of one
+    patient must give the same plan.
+    """
     out: list[tuple[str, str]] = []
     for prop, origin in ((PLANNED, "planned"), (CURRENT, "current")):
-        for value in record.values(prop):
-            out.append((str(value), origin))
+        out.extend((action, origin) for action in sorted({str(v) for v in record.values(prop)}))
     return out
 
 
