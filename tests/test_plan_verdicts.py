@@ -243,3 +243,23 @@ def test_on_chemotherapy_two_months_without_reassessment_is_due():
     assert "months since resectability assessment" in result.headline["missing"]
     early = run(treatmentPhase="OnFirstLineChemotherapy", monthsOnChemotherapy=1.5, currentRegimen=["FOLFOXIRI", "Bevacizumab"])
     assert "gk:Alert_ReassessmentNotRecorded" not in alert_ids(early)
+
+
+def test_new_plan_shapes_compiled_equal_pyshacl():
+    """The compiled validator (the batch path) and pySHACL give the same findings on every case above."""
+    from guidekg.fastvalidate import compile_validator
+    from guidekg.validate import validate_records
+
+    records = [patient(f"case-{i}", **dict(KRAS_MUT, patientId=Literal(f"case-{i}", datatype=XSD.string), **facts))
+               for i, (_, facts, *_rest) in enumerate(UNSAFE)]
+    records.append(patient("bev", **dict(KRAS_MUT, patientId=Literal("bev", datatype=XSD.string), **ON_CHEMO,
+                                         resectability="ConvertedResectable", currentRegimen=["Bevacizumab"],
+                                         plannedAction=["Hepatectomy"])))
+    compiled = compile_validator()
+    assert compiled is not None, "the safety shapes must stay within the compiled subset"
+    fast = compiled.validate(records)
+    reference = validate_records(records)
+    key = lambda fs: sorted((f.severity, f.path or "", f.message, f.alert or "") for f in fs)  # noqa: E731
+    for record in records:
+        assert key(fast[record.iri]) == key(reference[record.iri]), record.patient_id
+    assert sum(1 for r in records for f in fast[r.iri] if f.alert) >= len(UNSAFE)
