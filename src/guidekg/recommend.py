@@ -180,13 +180,15 @@ def assess(records: Sequence[PatientRecord], reasoner: Reasoner | str = "fast", 
                                    [expand(a["id"]) for a in result.alerts], result.plan)
         if evaluator is not None:
             classes = set(verdict.classes)
+            shown = {r["id"] for r in result.recommendations}
             for cls in treatment + sorted(c for c in verdict.classes if c in kb.alert_classes):
                 item: dict[str, Any] = {"class": curie(cls), "label": kb.label(cls),
                                         "because": because(evaluator, cls, record.facts, classes)}
                 if cls in kb.treatment_classes:
                     item["recommendations"] = [
                         {"id": r["id"], "source_statement": r["source_statement"], "amends": r["amends"],
-                         "evidence": [e["id"] for e in r["evidence"]]} for r in kb.recommendations(cls)]
+                         "evidence": [e["id"] for e in r["evidence"]]} for r in kb.recommendations(cls)
+                        if r["id"] in shown]  # as shown: filtered by phase and plan
                 result.explanation.append(item)
         results.append(result)
     return results
