@@ -100,8 +100,9 @@ def _judge_plan(kb: Knowledge, record: PatientRecord, findings: Sequence[Finding
     tables = kb.plan_tables
     phases = patient_phases(record)
     fired = {f.alert for f in findings if f.alert and f.alert in tables.shapes_by_alert}
+    entries = plan_entries(record)
     current_unsafe = any(any(code == "contraindicated" for _, code, _ in shape_verdicts(tables, action, fired))
-                         for action, origin in plan_entries(record) if origin == "current")
+                         for action, origin in entries if origin == "current")
     recs: dict[str, dict[str, Any]] = {}
     general: set[str] = set()
     specific: set[str] = set()
@@ -118,7 +119,7 @@ def _judge_plan(kb: Knowledge, record: PatientRecord, findings: Sequence[Finding
     shacl_alerts = [f.alert for f in findings if f.alert]
     context = PlanContext(record, [tables.items[_iri(r["id"])] for r in ordered if _iri(r["id"]) in tables.items],
                           [tables.items[a] for a in class_alerts + shacl_alerts if a in tables.items], fired,
-                          contradictory=contradictory)
+                          contradictory=contradictory, entries=entries)
     plan, raised = judge(tables, kb, context)
     alerts = _alerts_for(kb, classes, findings, phases, raised)
     return {"recommendations": ordered, "plan": plan, "alerts": alerts, "general": frozenset(general - specific)}

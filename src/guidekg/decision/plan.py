@@ -38,6 +38,7 @@ class PlanContext:
     alerts: Sequence[Item]  # alerts raised for this patient (classes and shapes)
     fired: set[str]  # alert IRIs raised by safety shapes
     contradictory: bool = False
+    entries: Sequence[tuple[str, str]] | None = None  # plan_entries(record), when the caller has it
 
 
 def patient_phases(record: PatientRecord) -> frozenset[str]:
@@ -88,7 +89,7 @@ def judge(tables: PlanTables, kb, ctx: PlanContext) -> tuple[list[dict[str, Any]
     proposing = [r for r in ctx.recs if r.proposes]
     avoiding = [r for r in ctx.recs if r.avoid and not r.judged_by]
     proposed = {a for r in proposing for a in r.actions}
-    for action, origin in plan_entries(ctx.record):
+    for action, origin in (ctx.entries if ctx.entries is not None else plan_entries(ctx.record)):
         name = tables.labels.get(action, curie(action))
         shaped = shape_verdicts(tables, action, ctx.fired)
         if shaped:
