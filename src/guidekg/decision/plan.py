@@ -75,7 +75,7 @@ def _entry(tables: PlanTables, kb, action: str, origin: str, verdict: str, reaso
     return {"action": tables.written.get(action) or tables.labels.get(action) or curie(action), "from": origin,
             "codes": list(tables.codes.get(action, [])), "verdict": verdict, "reason": reason,
             "rule": curie(rule) if rule else None,
-            "evidence": [dict(e) for e in kb.evidence(rule)] if rule else []}
+            "evidence": list(kb.evidence(rule)) if rule else []}
 
 
 def _label(tables: PlanTables, kb, iri: str) -> str:
@@ -96,7 +96,7 @@ def judge(tables: PlanTables, kb, ctx: PlanContext) -> tuple[list[dict[str, Any]
             _, code, alert = shaped[0]
             info = kb.alert(alert)
             entry = _entry(tables, kb, action, origin, code, info["label"] or info["message"], tables.shapes_by_alert[alert].iri)
-            entry["evidence"] = [dict(e) for e in kb.evidence(alert)]
+            entry["evidence"] = list(kb.evidence(alert))
             entries.append(entry)
             continue
         if ctx.contradictory:

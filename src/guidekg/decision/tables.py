@@ -81,7 +81,8 @@ class PlanTables:
         return self.by_code[code]
 
     def action_types(self, action: str) -> frozenset[str]:
-        return self.types.get(action, frozenset({action}))
+        found = self.types.get(action)
+        return found if found is not None else frozenset((action,))
 
 
 def _run(graph: Graph, name: str) -> list[dict[str, Any]]:
