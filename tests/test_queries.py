@@ -60,7 +60,7 @@ def test_cohort_summary_counts_patients_per_class(graph):
     results = recommend([EXAMPLES / "patients.csv"])
     for cls in (GK.DoubletPlusAntiEGFR, GK.MolecularTestingRequired, GK.TripletPlusBevacizumab):
         assert rows[str(cls)] == sum(str(cls) in r.treatment_classes for r in results) > 0
-    assert rows[str(GK.MolecularTestingRequired)] == 2  # EX08 and EX09, as the README table says
+    assert rows[str(GK.MolecularTestingRequired)] == 3  # EX08, EX09 and EX17 (discordant MSI/MMR: testing first, issue 11)
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "tsv", "xml", "table"])

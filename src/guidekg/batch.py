@@ -251,18 +251,19 @@ def _row(path: Path, line: int, header: list[str], cells: list[str], vocab: Any)
 
 # ------------------------------------------------------------------------------ processing
 
-_RECOMMENDATIONS: dict[tuple[str, ...], str] = {}
+_RECOMMENDATIONS: dict[tuple[str, ...], str] = {}  # (classes, '|', recommendation ids) -> JSON
 
 
 def render_line(result: Any, explain: bool = False) -> str:
     """One NDJSON line, equal to :func:`guidekg.export.json.render_ndjson_line`.
 
     The recommendations (with their evidence, most of a line's bytes) depend only on the
-    patient's treatment classes, so their JSON is rendered once per combination.
+    patient's treatment classes and on which of their recommendations apply in its phase and
+    plan, so their JSON is rendered once per combination.
     """
     data = result.as_json(explain)
     recommendations = data.pop("recommendations")
-    key = tuple(result.treatment_classes)
+    key = (*result.treatment_classes, "|", *(r["id"] for r in recommendations))
     text = _RECOMMENDATIONS.get(key)
     if text is None:
         text = json.dumps(recommendations, ensure_ascii=False, default=str, separators=(",", ":"))

@@ -63,6 +63,13 @@ class Knowledge:
         return frozenset(self.axioms.descendants(str(GK.AlertClass)) - {str(GK.AlertClass)})
 
     @cached_property
+    def plan_tables(self):
+        """What the plan verdicts and the headline look up (decision.tables), read once."""
+        from .decision.tables import build_tables
+
+        return build_tables(self)
+
+    @cached_property
     def version(self) -> str:
         from rdflib import OWL
 

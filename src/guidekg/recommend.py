@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .decision.headline import headline
+from .decision.plan import PlanContext, judge, patient_phases, plan_entries, shape_verdicts
 from .explain import because
 from .fastvalidate import validate_fast
 from .ingest import read_patients
 from .knowledge import Knowledge, knowledge
 from .model import Finding, PatientRecord, Reasoned, Status
-from .namespaces import curie
+from .namespaces import curie, expand
 from .reasoning import Reasoner, get_reasoner
 
 _SEVERITY_ORDER = {"violation": 0, "warning": 1, "info": 2}
@@ -36,6 +39,9 @@ class PatientResult:
     validation: list[Finding] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     explanation: list[dict[str, Any]] = field(default_factory=list)
+    plan: list[dict[str, Any]] = field(default_factory=list)
+    headline: dict[str, Any] = field(default_factory=dict)
+    general: frozenset[str] = frozenset()  # ids of recommendations that are general principles
 
     def as_json(self, explain: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -45,6 +51,8 @@ class PatientResult:
             "recommendations": self.recommendations,
             "alerts": self.alerts,
             "validation": [f.as_dict() for f in self.validation],
+            "headline": self.headline,
+            "plan": self.plan,
         }
         if self.status == "contradictory":
             out["conflicts"] = self.conflicts
@@ -53,18 +61,74 @@ class PatientResult:
         return out
 
 
-def _alerts_for(kb: Knowledge, classes: Iterable[str], findings: Iterable[Finding]) -> list[dict[str, Any]]:
+def _alerts_for(kb: Knowledge, classes: Iterable[str], findings: Iterable[Finding],
+                phases: frozenset[str] = frozenset(), raised: Iterable[tuple[str, str]] = ()) -> list[dict[str, Any]]:
+    """Alerts of the patient's classes, its SHACL findings and its plan verdicts (``raised``),
+    less those whose gk:appliesInPhase excludes the patient's phase."""
+    items = kb.plan_tables.items
     alerts: dict[str, dict[str, Any]] = {}
+
+    def add(alert: str, raised_by: str, detail: str | None = None) -> None:
+        item = items.get(alert)
+        if item is not None and not item.applies_in(phases):
+            return
+        entry = alerts.setdefault(alert, dict(kb.alert(alert), raised_by=raised_by))
+        if detail is not None:
+            entry.setdefault("details", [])
+            if detail not in entry["details"]:
+                entry["details"].append(detail)
+
     for cls in sorted(c for c in classes if c in kb.alert_classes):
         for alert in kb.class_alerts(cls):
-            alerts.setdefault(alert, dict(kb.alert(alert), raised_by=curie(cls)))
+            add(alert, curie(cls))
     for finding in findings:
         if finding.alert:
-            entry = alerts.setdefault(finding.alert, dict(kb.alert(finding.alert), raised_by="shacl"))
-            entry.setdefault("details", [])
-            if finding.message not in entry["details"]:
-                entry["details"].append(finding.message)
+            add(finding.alert, "shacl", finding.message)
+    for alert, detail in raised:
+        add(alert, "plan", detail)
     return sorted(alerts.values(), key=lambda a: (_SEVERITY_ORDER.get(a["severity"], 3), a["id"]))
+
+
+@lru_cache(maxsize=4096)
+def _iri(curie_or_iri: str) -> str:
+    return expand(curie_or_iri)
+
+
+def _judge_plan(kb: Knowledge, record: PatientRecord, findings: Sequence[Finding], classes: Iterable[str],
+                treatment: Sequence[str], contradictory: bool = False) -> dict[str, Any]:
+    """Recommendations (phase-filtered), plan verdicts, alerts and headline of one patient."""
+    tables = kb.plan_tables
+    phases = patient_phases(record)
+    fired = {f.alert for f in findings if f.alert and f.alert in tables.shapes_by_alert}
+    entries = plan_entries(record)
+    current_unsafe = any(any(code == "contraindicated" for _, code, _ in shape_verdicts(tables, action, fired))
+                         for action, origin in entries if origin == "current")
+    recs: dict[str, dict[str, Any]] = {}
+    general: set[str] = set()
+    specific: set[str] = set()
+    for cls in treatment:
+        for rec in kb.recommendations(cls):
+            item = tables.items.get(_iri(rec["id"]))
+            if item is not None and (not item.applies_in(phases) or (item.continues and current_unsafe)):
+                continue
+            entry = recs.setdefault(rec["id"], dict(rec, classes=[]))
+            entry["classes"].append(curie(cls))
+            (general if cls in tables.general_classes else specific).add(rec["id"])
+    ordered = sorted(recs.values(), key=lambda r: (r["category"] or "", r["id"]))
+    class_alerts = [a for c in sorted(classes) if c in kb.alert_classes for a in kb.class_alerts(c)]
+    shacl_alerts = [f.alert for f in findings if f.alert]
+    context = PlanContext(record, [tables.items[_iri(r["id"])] for r in ordered if _iri(r["id"]) in tables.items],
+                          [tables.items[a] for a in class_alerts + shacl_alerts if a in tables.items], fired,
+                          contradictory=contradictory, entries=entries)
+    plan, raised = judge(tables, kb, context)
+    alerts = _alerts_for(kb, classes, findings, phases, raised)
+    return {"recommendations": ordered, "plan": plan, "alerts": alerts, "general": frozenset(general - specific)}
+
+
+def _invalid(record: PatientRecord, findings: list[Finding]) -> PatientResult:
+    return PatientResult(record, "invalid", validation=findings,
+                         headline={"text": "Invalid record: correct the validation findings before any recommendation.",
+                                   "first_line": None, "next_steps": [], "missing": []})
 
 
 def assess(records: Sequence[PatientRecord], reasoner: Reasoner | str = "fast", explain: bool = False,
@@ -90,37 +154,42 @@ def assess(records: Sequence[PatientRecord], reasoner: Reasoner | str = "fast", 
     results: list[PatientResult] = []
     for record in records:
         if record.ingest_failed:  # checked first: a duplicate id shares its IRI with a valid record
-            results.append(PatientResult(record, "invalid", validation=list(record.findings)))
+            results.append(_invalid(record, list(record.findings)))
             continue
         findings = [f for f in record.findings] + shacl.get(record.iri, [])
         data_findings = [f for f in findings if not f.alert]
         verdict = reasoned.get(record.iri)
         if verdict is None:
-            results.append(PatientResult(record, "invalid", validation=data_findings))
+            results.append(_invalid(record, data_findings))
             continue
         if not verdict.consistent:
-            results.append(PatientResult(record, "contradictory", validation=data_findings,
-                                         conflicts=list(verdict.conflicts)))
+            # the reasoner gives no classes, but the safety shapes still judged the plan: keep their alerts
+            judged = _judge_plan(kb, record, findings, (), (), contradictory=True)
+            result = PatientResult(record, "contradictory", validation=data_findings, conflicts=list(verdict.conflicts),
+                                   alerts=judged["alerts"], plan=judged["plan"])
+            result.headline = headline(kb, kb.plan_tables, "contradictory", [], [], set(),
+                                       [expand(a["id"]) for a in result.alerts], result.plan, result.conflicts)
+            results.append(result)
             continue
         treatment = sorted(c for c in verdict.classes if c in kb.treatment_classes)
-        recs: dict[str, dict[str, Any]] = {}
-        for cls in treatment:
-            for rec in kb.recommendations(cls):
-                entry = recs.setdefault(rec["id"], dict(rec, classes=[]))
-                entry["classes"].append(curie(cls))
+        judged = _judge_plan(kb, record, findings, verdict.classes, treatment)
         result = PatientResult(
             record, "ok", classes=verdict.classes, treatment_classes=treatment,
-            recommendations=sorted(recs.values(), key=lambda r: (r["category"] or "", r["id"])),
-            alerts=_alerts_for(kb, verdict.classes, findings), validation=data_findings)
+            recommendations=judged["recommendations"], alerts=judged["alerts"], validation=data_findings,
+            plan=judged["plan"], general=judged["general"])
+        result.headline = headline(kb, kb.plan_tables, "ok", treatment, result.recommendations, set(result.general),
+                                   [expand(a["id"]) for a in result.alerts], result.plan)
         if evaluator is not None:
             classes = set(verdict.classes)
+            shown = {r["id"] for r in result.recommendations}
             for cls in treatment + sorted(c for c in verdict.classes if c in kb.alert_classes):
                 item: dict[str, Any] = {"class": curie(cls), "label": kb.label(cls),
                                         "because": because(evaluator, cls, record.facts, classes)}
                 if cls in kb.treatment_classes:
                     item["recommendations"] = [
                         {"id": r["id"], "source_statement": r["source_statement"], "amends": r["amends"],
-                         "evidence": [e["id"] for e in r["evidence"]]} for r in kb.recommendations(cls)]
+                         "evidence": [e["id"] for e in r["evidence"]]} for r in kb.recommendations(cls)
+                        if r["id"] in shown]  # as shown: filtered by phase and plan
                 result.explanation.append(item)
         results.append(result)
     return results

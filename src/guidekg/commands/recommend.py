@@ -17,6 +17,8 @@ def add_parser(sub):
                    help="ndjson streams one JSON object a line with bounded memory (for populations)")
     add_reasoner(p)
     p.add_argument("--explain", action="store_true", help="say which facts put the patient in each class, and each recommendation's evidence trail")
+    p.add_argument("--all", action="store_true", dest="show_all",
+                   help="table: also list the general principles that apply to every patient (collapsed to one line by default)")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for --format ndjson (default 1)")
     p.add_argument("--chunk-size", type=int, default=2000, metavar="N", help="patients per chunk for --format ndjson")
@@ -57,6 +59,6 @@ def run(args) -> int:
     else:
         from ..export.table import render_table
 
-        text = render_table(results)
+        text = render_table(results, show_all=args.show_all)
     write_output(text, args.out)
     return exit_code(results)

@@ -1,0 +1,79 @@
+"""The one sentence a clinician reads first (ARCHITECTURE §5.1 ``headline``).
+
+The first-line choice is the patient's first-line systemic class (a subclass of
+gk:FirstLineSystemicClass); when there is none and a testing recommendation applies, testing
+comes first. Next steps are the patient-specific recommendations (not the general principles
+of gk:everyPatient classes) other than the first-line ones, in pathway order; missing facts are
+the gk:missingFact of every alert raised (shapes and classes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..namespaces import curie, expand
+
+# Display order of recommendation categories in the headline's next steps (§5.1 categories);
+# presentation only: which recommendation applies is decided by the ontology.
+_STEP_ORDER = ("testing", "reassessment", "primary-tumour", "sequencing", "hepatectomy", "postoperative")
+
+
+def first_line_class(tables, treatment_classes: Sequence[str]) -> str | None:
+    chosen = [c for c in treatment_classes if c in tables.first_line]
+    return chosen[0] if chosen else None
+
+
+def next_steps(recommendations: Sequence[dict[str, Any]], general: set[str]) -> list[dict[str, Any]]:
+    specific = [r for r in recommendations if r["id"] not in general and r["category"] in _STEP_ORDER]
+    specific.sort(key=lambda r: (_STEP_ORDER.index(r["category"]), r["id"]))
+    return [{"id": r["id"], "label": r["title"] or r["label"]} for r in specific]
+
+
+def missing_facts(kb, tables, alert_ids: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for alert in alert_ids:
+        item = tables.items.get(alert)
+        facts = set(item.missing) if item else set()
+        rule = tables.shapes_by_alert.get(alert)
+        if rule:
+            facts |= rule.missing
+        for fact in sorted(facts):
+            label = kb.label(fact) or curie(fact)
+            if label not in out:
+                out.append(label)
+    return out
+
+
+def headline(kb, tables, status: str, treatment_classes: Sequence[str], recommendations: Sequence[dict[str, Any]],
+             general: set[str], alert_ids: Sequence[str], plan: Sequence[dict[str, Any]],
+             conflicts: Sequence[str] = ()) -> dict[str, Any]:
+    missing = missing_facts(kb, tables, alert_ids)
+    if status == "invalid":
+        return {"text": "Invalid record: correct the validation findings before any recommendation.",
+                "first_line": None, "next_steps": [], "missing": missing}
+    unsafe = [p["action"] for p in plan if p["verdict"] == "contraindicated"]
+    if status == "contradictory":
+        text = "Contradictory record: resolve the conflicting facts first."
+        if unsafe:
+            text += " Contraindicated now: " + ", ".join(unsafe) + "."
+        return {"text": text, "first_line": None, "next_steps": [], "missing": missing}
+    chosen = first_line_class(tables, [c for c in treatment_classes
+                                   if any(curie(c) in r.get("classes", ()) for r in recommendations)])
+    steps = next_steps(recommendations, general)
+    first = {"class": curie(chosen), "label": kb.label(chosen)} if chosen else None
+    before = [s for s in steps if (item := tables.items.get(expand(s["id"]))) is not None and item.precedes]
+    if first:
+        text = f"First line: {first['label']}."
+    elif before:
+        text = f"Test first: {before[0]['label']}; no first-line regimen until the results are in."
+    else:
+        text = "No first-line choice at this stage."
+    follow = [s for s in steps if s not in before[:1]]
+    if follow:
+        text += f" Next: {follow[0]['label']}."
+    if unsafe:
+        text += " Contraindicated in the plan: " + ", ".join(unsafe) + "."
+    if missing:
+        text += " Missing: " + ", ".join(missing) + "."
+    return {"text": text, "first_line": first, "next_steps": steps, "missing": missing}
