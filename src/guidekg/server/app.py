@@ -35,6 +35,7 @@ from .assess import INPUT_TYPES
 from .cds import Cases, mount_cds
 from .dataset import knowledge_dataset, named_graphs
 from .limits import BodyTooLarge, ClientGate, ServerConfig, host_allowed, read_body, update_refusal
+from .mdt import mount_mdt
 from .pool import WorkerPool
 from .results import NotAcceptable, negotiate
 from .sparql import QueryRequest, Reply, UpdateRequest
@@ -245,6 +246,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     app.state.cases = Cases()
     mount_cds(app, config, assess_json, folder, app.state.cases)
+    mount_mdt(app, config, assess_json, app.state.cases)
     return app
 
 
