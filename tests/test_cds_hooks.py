@@ -189,6 +189,11 @@ def test_order_select_judges_the_same_way(base):
     body["context"]["selections"] = ["MedicationRequest/draft-cetuximab"]
     cards = check_cards(call(base, "guidekg-order-select", body).json())
     assert [c["indicator"] for c in cards if "cetuximab" in c["summary"]] == ["critical"]
+    body["context"]["selections"] = ["MedicationRequest/another-order"]  # cetuximab was selected earlier: not judged again
+    cards = check_cards(call(base, "guidekg-order-select", body).json())
+    assert [c for c in cards if "cetuximab" in c["summary"]] == []
+    del body["context"]["selections"]
+    assert call(base, "guidekg-order-select", body).status_code == 400
 
 
 def test_patient_view_headline_alerts_and_links(base):
@@ -304,6 +309,7 @@ def test_spec_example_request_contacts_no_foreign_host(base, fhir):
     (lambda b: b["context"].update(draftOrders={"resourceType": "Bundle", "entry": [{"fullUrl": "x"}]}), 400),
     (lambda b: b["context"].update(draftOrders="MedicationRequest/1"), 400),
     (lambda b: b["context"].update(patientId="../../etc/passwd"), 400),
+    (lambda b: b["context"].update(patientId=".."), 400),
     (lambda b: b.update(prefetch=["not", "an", "object"]), 400),
     (lambda b: b.update(fhirAuthorization={"access_token": "x"}), 400),
 ])
@@ -319,6 +325,29 @@ def test_bad_requests_are_4xx_and_the_server_stays_up(base, mutate, status):
 @pytest.mark.parametrize("raw", [b"not json", b"[]", b"{" * 100_000, json.dumps({"hook": "order-sign"}).encode()])
 def test_unreadable_bodies_are_400(base, raw):
     assert call(base, "guidekg-order-sign", raw).status_code == 400
+
+
+def test_mutated_requests_never_get_a_server_error(base):
+    """Valid order-sign requests with values swapped for ill-typed ones: 200 (with cards), 400 or 412, never 5xx."""
+    import copy
+    import random
+
+    rng = random.Random(14)
+    odd = [None, "x", 12, [], {}, {"resourceType": "Bundle"}, {"resourceType": "Observation"}, {"coding": "x"}, True, -1,
+           "2026-13-45", {"reference": 5}]
+    valid = order_request("EX03-kras-mutant-fit", [cetuximab_order("EX03-kras-mutant-fit")])
+    for _ in range(40):
+        body = copy.deepcopy(valid)
+        slots = [(container, key) for path, container in walk(body) if isinstance(container, dict | list)
+                 for key in (container if isinstance(container, dict) else range(len(container)))]
+        for _ in range(3):
+            container, key = rng.choice(slots)
+            container[key] = rng.choice(odd)
+        response = call(base, "guidekg-order-sign", body)
+        assert response.status_code in (200, 400, 412), response.text
+        if response.status_code == 200:
+            check_cards(response.json())
+    assert httpx.get(f"{base}/cds-services").status_code == 200
 
 
 def test_unknown_service_is_404(base):

@@ -102,7 +102,7 @@ def parse_request(raw: bytes, service: dict[str, Any]) -> dict[str, Any]:
         raise BadRequest("'hookInstance' (a string) is required")
     context = _object(request.get("context"), "context")
     patient = context.get("patientId")
-    if not isinstance(patient, str) or not FHIR_ID.match(patient):
+    if not isinstance(patient, str) or not FHIR_ID.match(patient) or set(patient) == {"."}:
         raise BadRequest("'context.patientId' must be a FHIR id (1-64 letters, digits, '-' or '.')")
     if "fhirAuthorization" in request:
         auth = _object(request["fhirAuthorization"], "fhirAuthorization")
@@ -110,6 +110,11 @@ def parse_request(raw: bytes, service: dict[str, Any]) -> dict[str, Any]:
             raise BadRequest("'fhirAuthorization' needs an 'access_token' string and a 'fhirServer'")
     if service["hook"] != "patient-view":
         request["orders"] = draft_orders(context.get("draftOrders"))
+    if service["hook"] == "order-select":  # judge the orders just selected, not every unsigned one again
+        selections = context.get("selections")
+        if not isinstance(selections, list) or not selections or not all(isinstance(s, str) for s in selections):
+            raise BadRequest("'context.selections' (the ids of the newly selected orders, e.g. 'MedicationRequest/1') is required")
+        request["orders"] = [o for o in request["orders"] if f"{o['resourceType']}/{o['id']}" in selections]
     return request
 
 

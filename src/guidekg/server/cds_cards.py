@@ -124,9 +124,9 @@ def order_actions(order: dict[str, Any], mapping, known: set[str]) -> list[str]:
     codings = concept.get("coding") if isinstance(concept, dict) else None
     found: list[str] = []
     for coding in codings if isinstance(codings, list) else []:
-        if not isinstance(coding, dict):
+        if not isinstance(coding, dict) or not isinstance(coding.get("system"), str) or not isinstance(coding.get("code"), str):
             continue
-        system, code = mapping.system(coding.get("system")), coding.get("code")
+        system, code = mapping.system(coding["system"]), coding["code"]
         for slot in ("medication", "procedure"):
             found += [r.individual for r in mapping.lookup(slot, system, code)]
         target = mapping.project(system, code)

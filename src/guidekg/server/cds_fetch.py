@@ -63,8 +63,9 @@ def resources_of(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, dict):
         return []
     if value.get("resourceType") == "Bundle":
-        return [e["resource"] for e in value.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-                and isinstance(e["resource"].get("resourceType"), str)]
+        entries = value.get("entry")
+        return [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+                and isinstance(e["resource"].get("resourceType"), str)] if isinstance(entries, list) else []
     return [value] if isinstance(value.get("resourceType"), str) else []
 
 
@@ -106,7 +107,9 @@ async def _fetch_key(client: httpx.AsyncClient, base: str, path: str, token: str
     for _ in range(MAX_PAGES):
         document = await _get(client, url, token)
         out.extend(resources_of(document))
-        following = [link.get("url") for link in document.get("link") or [] if isinstance(link, dict) and link.get("relation") == "next"]
+        links = document.get("link")
+        following = [link.get("url") for link in links if isinstance(link, dict) and link.get("relation") == "next"] \
+            if isinstance(links, list) else []
         if not following or not isinstance(following[0], str) or not following[0].startswith(base.rstrip("/") + "/"):
             break
         url = following[0]
