@@ -95,11 +95,12 @@ def test_form_entry_kras_mutant_with_cetuximab(page, base, tmp_path):
     page.screenshot(path=str(tmp_path / "mdt-form.png"), full_page=True)
     if SCREENSHOT_COPY:
         shutil.copy(tmp_path / "mdt-form.png", SCREENSHOT_COPY)
-    # keyboard: the form's first control is reachable with Tab from the top of a fresh page
+    # keyboard: Tab reaches the skip link first, then the form's first field
     page.goto(base + "/")
     page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") in ("f-patient_id", "")
+    assert page.evaluate("document.activeElement.id") == "f-patient_id"
 
 
 def expected_plans() -> dict[str, list[str]]:
@@ -213,3 +214,19 @@ def test_malformed_multipart_and_unknown_case_are_4xx(base):
     assert httpx.post(base + "/upload", content=b"garbage", headers={"Content-Type": "multipart/form-data; boundary=zz"}).status_code == 400
     assert httpx.post(base + "/", content=b"\xff\xfe", headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 400
     assert httpx.get(base + "/mdt/cases/unknown-key").status_code == 404
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_badge_colours_meet_wcag_aa_contrast():
+    """White badge text on every verdict/severity colour: contrast ratio at least 4.5 (WCAG 2 AA, normal text)."""
+    css = (ROOT / "src" / "guidekg" / "server" / "templates" / "mdt.html").read_text(encoding="utf-8")
+    colours = re.findall(r"\.(?:v|s)-[a-z-]+(?:, \.(?:v|s)-[a-z-]+)* \{ background: (#[0-9a-f]{6}); \}", css)
+    assert len(colours) == 6
+    for colour in colours:
+        ratio = (1 + 0.05) / (_luminance(colour) + 0.05)
+        assert ratio >= 4.5, (colour, ratio)
