@@ -37,6 +37,9 @@ def add_parser(sub):
                    help="accept this Host header (repeatable; '*' for any; default: 127.0.0.1, localhost, ::1)")
     p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                    help="let browser pages from ORIGIN call the API (repeatable; default: none)")
+    p.add_argument("--cds-fhir-server", action="append", default=[], metavar="URL",
+                   help="FHIR server base URL the CDS Hooks service may read missing prefetch data from, with the "
+                        "request's fhirAuthorization token (repeatable; '*' for any; default: none, prefetch only)")
     return p
 
 
@@ -66,6 +69,6 @@ def run(args) -> int:
                           max_results=args.max_results, max_body=args.max_body, workers=args.workers,
                           assess_workers=args.assess_workers, max_response_bytes=args.max_response_bytes,
                           per_client=args.per_client, worker_memory=args.worker_memory, allowed_hosts=args.allowed_host or list(LOOPBACK_HOSTS),
-                          cors_origins=args.cors_origin)
+                          cors_origins=args.cors_origin, cds_fhir_servers=args.cds_fhir_server)
     serve(config, host=args.host, port=args.port)
     return 0

@@ -32,8 +32,10 @@ from rdflib import Graph, URIRef
 
 from .. import __version__
 from .assess import INPUT_TYPES
+from .cds import Cases, mount_cds
 from .dataset import knowledge_dataset, named_graphs
 from .limits import BodyTooLarge, ClientGate, ServerConfig, host_allowed, read_body, update_refusal
+from .mdt import mount_mdt
 from .pool import WorkerPool
 from .results import NotAcceptable, negotiate
 from .sparql import QueryRequest, Reply, UpdateRequest
@@ -237,6 +239,14 @@ def create_app(config: ServerConfig) -> FastAPI:
         payload = RecommendRequest(body, media, request.headers.get("accept"), explain)
         return _response(await dispatch(request, assessors, payload, config.recommend_timeout, "assessment"))
 
+    async def assess_json(request: Request, body: bytes, media: str) -> Reply:
+        """The §5.1 JSON of a body, assessed by the same workers as /recommend (for CDS Hooks and the MDT page)."""
+        payload = RecommendRequest(body, media, "application/json")
+        return await dispatch(request, assessors, payload, config.recommend_timeout, "assessment")
+
+    app.state.cases = Cases()
+    mount_cds(app, config, assess_json, folder, app.state.cases)
+    mount_mdt(app, config, assess_json, app.state.cases)
     return app
 
 

@@ -43,6 +43,8 @@ class ServerConfig:
     cors_origins: list[str] = field(default_factory=list)
     """Origins browsers may call from (CORS); none by default."""
     isolate_network: bool = True
+    cds_fhir_servers: list[str] = field(default_factory=list)
+    """FHIR server base URLs the CDS Hooks service may GET missing prefetch data from (``*`` any); none by default."""
     worker_memory: int = 2 * 1024**3
     """Memory (data segment) one SPARQL worker may use; past it the worker ends and is replaced (503)."""
     """Run workers in a network namespace of their own where the OS allows (:mod:`.sandbox`)."""
