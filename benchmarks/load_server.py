@@ -5,10 +5,16 @@ or targets one given with ``--url`` (loopback only). Each client thread sends up
 ``--requests`` requests or stops at ``--duration`` seconds, whichever comes first; prints
 throughput, p50/p95/p99 latency per endpoint and the error count.
 
+``--clients`` takes a list (``1,8,32``): one server, one run per level. Each client thread
+sends from its own loopback address (127.0.1.N), as distinct clients would, because the
+server shares its workers out per client address. ``--runaway`` adds one more client (from
+127.0.0.2) that sends a query which never finishes, again and again, for the whole run: the
+figures then show what everyone else gets while a worker is always stuck.
+
 ``--compare-stores`` also times the same queries in-process on rdflib and on pyoxigraph over
 the served dataset: the measurement behind the server's choice of pyoxigraph.
 
-    python benchmarks/load_server.py --clients 8 --requests 200 --duration 30
+    python benchmarks/load_server.py --clients 1,8,32 --duration 20 --runaway
 """
 
 from __future__ import annotations
@@ -32,6 +38,22 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERIES = ("patient_status", "cohort_summary", "recommendations", "alerts")
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+def client_from(address: str, timeout: float = 120) -> httpx.Client:
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=timeout)
+
+
+def runaway_client(url: str, stop: threading.Event, outcome: dict) -> None:
+    """Send the never-ending query until ``stop``; count how each attempt ended."""
+    with client_from("127.0.0.2") as http:
+        while not stop.is_set():
+            try:
+                status = str(http.get(f"{url}/sparql", params={"query": RUNAWAY}).status_code)
+            except httpx.HTTPError as exc:
+                status = type(exc).__name__
+            outcome[status] = outcome.get(status, 0) + 1
 
 
 def free_port() -> int:
@@ -87,7 +109,7 @@ def run_load(url: str, clients: int, requests: int, duration: float, recommend_s
 
     def client(index: int) -> None:
         rng = random.Random(index)
-        with httpx.Client(timeout=120) as http:
+        with client_from(f"127.0.1.{index + 1}") as http:
             for _ in range(requests):
                 if time.monotonic() > stop_at:
                     return
@@ -156,7 +178,8 @@ def compare_stores(data: Path, repeat: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="target a running server on loopback instead of starting one")
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", default="8", help="client threads, or a comma list of levels run in turn (1,8,32)")
+    parser.add_argument("--runaway", action="store_true", help="keep one never-ending query running alongside")
     parser.add_argument("--requests", type=int, default=200, help="per client (default 200)")
     parser.add_argument("--duration", type=float, default=30.0, help="stop after this many seconds (default 30)")
     parser.add_argument("--recommend-share", type=float, default=0.05, help="share of requests to /recommend (default 0.05)")
@@ -165,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare-stores", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    if not (1 <= args.clients <= 64 and 1 <= args.requests <= 10_000 and 0 < args.duration <= 600):
+    levels = [int(c) for c in args.clients.split(",")]
+    if not (all(1 <= c <= 64 for c in levels) and 1 <= args.requests <= 10_000 and 0 < args.duration <= 600):
         parser.error("keep the load bounded: 1-64 clients, 1-10000 requests each, at most 600 s")
     data, body = sample_csv(args.patients)
     process = None
@@ -174,11 +198,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("load tests run against loopback only")
     if not url:
         process, url = start_server(data, args.workers)
+    stop, runaway_outcome = threading.Event(), {}
+    runaway = threading.Thread(target=runaway_client, args=(url, stop, runaway_outcome), daemon=True)
     try:
-        report = {"url": url, "workers": args.workers if process else None,
-                  **run_load(url, args.clients, args.requests, args.duration, args.recommend_share, body)}
-        report["server"] = httpx.get(f"{url}/health", timeout=10).json()
+        if args.runaway:
+            runaway.start()
+            time.sleep(1.0)
+        runs = [run_load(url, c, args.requests, args.duration, args.recommend_share, body) for c in levels]
+        stop.set()
+        if args.runaway:
+            runaway.join(60)
+        report = {"url": url, "workers": args.workers if process else None, "runaway": runaway_outcome if args.runaway else None,
+                  "runs": runs, "server": httpx.get(f"{url}/health", timeout=10).json()}
     finally:
+        stop.set()
         if process is not None:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(30)
@@ -187,11 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{report['requests']} requests from {report['clients']} clients in {report['seconds']} s: "
-          f"{report['throughput_rps']} req/s, errors {sum(report['errors'].values())} {report['errors'] or ''}")
-    for kind in ("all", "sparql", "recommend"):
-        r = report[kind]
-        print(f"  {kind:9} n={r['n']:5}  p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  p99 {r['p99_ms']} ms")
+    print("| clients | requests | req/s | errors | SPARQL p50 / p95 / p99 ms | /recommend p50 / p95 / p99 ms |")
+    print("|---:|---:|---:|---|---|---|")
+    for run in report["runs"]:
+        cells = [f"{run[k]['p50_ms']} / {run[k]['p95_ms']} / {run[k]['p99_ms']} (n={run[k]['n']})" for k in ("sparql", "recommend")]
+        print(f"| {run['clients']} | {run['requests']} | {run['throughput_rps']} | {run['errors'] or 0} | {cells[0]} | {cells[1]} |")
+    if report["runaway"] is not None:
+        print(f"runaway query alongside: {report['runaway']}")
     for name, r in report.get("stores", {}).items():
         print(f"  store {name:17} rdflib {r['rdflib_ms']} ms  pyoxigraph {r['pyoxigraph_ms']} ms  ({r['ratio']}x, rows {r['rows']})")
     return 0

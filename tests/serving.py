@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import uvicorn
 
 from guidekg.server.app import create_app
@@ -25,6 +26,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def client_from(address: str, timeout: float = 60) -> httpx.Client:
+    """An HTTP client whose connections come from ``address`` (another 127.x.y.z loopback address).
+
+    The server gives each client address its own share of the workers; tests that need two
+    distinct clients on one machine send from two loopback addresses.
+    """
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=timeout)
 
 
 def sample_csv(folder: Path, rows: int = 3) -> Path:

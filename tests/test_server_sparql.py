@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
 import xml.etree.ElementTree as ET
 
 import httpx
@@ -136,8 +137,14 @@ def test_federated_queries_are_refused_wherever_service_hides(base, query):
     assert "SERVICE" in response.text
 
 
-def test_the_word_service_in_a_literal_is_not_refused(base):
-    assert get(base, 'SELECT ("SERVICE <http://x/>" AS ?x) WHERE {}').status_code == 200
+@pytest.mark.parametrize("query", [
+    'SELECT ("SERVICE <http://x/>" AS ?x) WHERE {}',
+    "SELECT ('''LOAD\rSERVICE''' AS ?x) WHERE {}",
+    'PREFIX service: <urn:s:> SELECT ?service WHERE { ?service service:load ?load . ?x <urn:p#SERVICE> "x"@service } LIMIT 1',
+    "SELECT * WHERE { ?s ?p ?o # SERVICE <http://x/> { }\n } LIMIT 1",
+])
+def test_the_words_service_and_load_outside_the_keyword_are_not_refused(base, query):
+    assert get(base, query).status_code == 200
 
 
 def test_updates_are_refused_on_a_read_only_server(base):
@@ -162,5 +169,18 @@ def test_service_description_health_and_openapi(base):
     assert (None, URIRef(sd + "supportedLanguage"), URIRef(sd + "SPARQL11Update")) not in graph
     health = httpx.get(f"{base}/health", timeout=30).json()
     assert health["status"] == "ok" and health["patients"] == 3 and health["read_only"]
+    can_isolate = subprocess.run(["unshare", "-Urn", "true"], capture_output=True).returncode == 0
+    assert health["network_isolated"] is can_isolate and health["not_ready"] == []
     paths = json.loads(httpx.get(f"{base}/openapi.json", timeout=30).text)["paths"]
     assert {"/sparql", "/recommend", "/health"} <= set(paths)
+
+
+def test_rdflib_sparqlstore_client(base):
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    graph = Graph(store=SPARQLStore(f"{base}/sparql", returnFormat="json"))
+    rows = list(graph.query(STATUS))
+    assert len(rows) == 3 and URIRef(PATIENT) in {row[0] for row in rows}
+    scoped = list(graph.query(f"SELECT (COUNT(*) AS ?n) FROM <{PATIENT}> WHERE {{ ?s ?p ?o }}"))
+    everything = list(graph.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))
+    assert 0 < int(scoped[0][0]) < int(everything[0][0])

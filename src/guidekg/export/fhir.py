@@ -19,13 +19,16 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 
 from ..ingest.fhir_map import CODESYSTEM_URL, FhirMapping, fhir_mapping
-from ..namespaces import GK, PATIENT, expand
+from ..knowledge import knowledge
+from ..namespaces import GK, PATIENT, curie, expand
 from ..recommend import PatientResult
 from ..vocabulary import vocabulary
+from .fhir_actions import detected_issues, orders, output_parameters, plan_request, recommendation_action
+from .fhir_issues import operation_outcome
+from .fhir_knowledge import PLAN_URL, citations
 from .fhir_patient import full_url, validated
 
 MODULE = "https://w3id.org/guidekg/ontology"
-SEVERITY = {"violation": "high", "warning": "moderate", "info": "low"}
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
@@ -36,28 +39,9 @@ def _subject(patient_id: str) -> dict[str, Any]:
     return ref
 
 
-def _concept(iri: str, label: str | None) -> dict[str, Any]:
-    coding: dict[str, Any] = {"system": MODULE, "code": expand(iri).rsplit("#", 1)[-1]}
-    if label:
-        coding["display"] = label
-    return {"coding": [coding], "text": label or coding["code"]}
-
-
 def _artifacts(rec_or_alert: dict[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = [{"type": "derived-from", "label": rec_or_alert["id"], "url": expand(rec_or_alert["id"])}]
-    seen: set[tuple] = set()
-    for ev in rec_or_alert.get("evidence") or []:
-        key = (ev.get("id"), ev.get("doi"), ev.get("pmid"))
-        if key in seen:
-            continue
-        seen.add(key)
-        artifact: dict[str, Any] = {"type": "citation", "label": ev.get("id"), "citation": ev.get("citation") or ev.get("id")}
-        if ev.get("doi"):
-            artifact["url"] = f"https://doi.org/{ev['doi']}"
-        elif ev.get("pmid"):
-            artifact["url"] = f"https://pubmed.ncbi.nlm.nih.gov/{ev['pmid']}/"
-        out.append(artifact)
-    return out
+    derived = {"type": "derived-from", "label": rec_or_alert["id"], "url": expand(rec_or_alert["id"])}
+    return [derived, *citations(rec_or_alert.get("evidence") or [])]
 
 
 def data_requirements(result: PatientResult, mapping: FhirMapping | None = None) -> list[dict[str, Any]]:
@@ -106,22 +90,8 @@ def _status(result: PatientResult, requirements: list[dict[str, Any]]) -> str:
     return "data-required" if requirements else "success"
 
 
-def _outcome(result: PatientResult) -> dict[str, Any]:
-    issues = [{"severity": "error", "code": "conflict", "diagnostics": c} for c in result.conflicts]
-    for finding in result.validation:
-        severity = {"violation": "error", "warning": "warning"}.get(finding.severity, "information")
-        issue: dict[str, Any] = {"severity": severity, "code": "invalid" if severity == "error" else "informational",
-                                 "diagnostics": finding.message}
-        if finding.path:
-            issue["expression"] = [finding.path]
-        issues.append(issue)
-    if not issues:
-        issues = [{"severity": "error", "code": "processing", "diagnostics": f"patient is {result.status}"}]
-    return {"resourceType": "OperationOutcome", "issue": issues}
-
-
 def patient_entries(index: int, result: PatientResult, mapping: FhirMapping | None = None) -> list[dict[str, Any]]:
-    """The Bundle entries (validated resources) for one patient's result."""
+    """The Bundle entries (validated resources) for one patient's result, GuidanceResponse first."""
     m = mapping or fhir_mapping()
     pid = result.record.patient_id
     subject = _subject(pid)
@@ -134,48 +104,42 @@ def patient_entries(index: int, result: PatientResult, mapping: FhirMapping | No
         entries.append({"fullUrl": url, "resource": validated(resource)})
         return url
 
+    data = result.as_json()
     requirements = data_requirements(result, m) if result.status == "ok" else []
-    issues = []
-    for k, alert in enumerate(result.alerts):
-        issues.append(add({
-            "resourceType": "DetectedIssue", "id": f"{base}-issue{k + 1}", "status": "final",
-            "code": _concept(alert["id"], alert.get("label")), "severity": SEVERITY.get(alert["severity"], "moderate"),
-            "patient": subject, "detail": alert.get("message") or alert["id"], "reference": expand(alert["id"])}))
+    plan = [dict(item, request=add(plan_request(item, f"{base}-plan{k + 1}", subject, m)))
+            for k, item in enumerate(orders(data.get("plan") or [], result.record, m))]
+    issues = detected_issues(result.alerts, plan, base, subject, add)
     group_url = None
     if result.status == "ok":
-        actions = []
-        for rec in result.recommendations:
-            action: dict[str, Any] = {"id": expand(rec["id"]).rsplit("#", 1)[-1], "title": rec.get("title") or rec["id"],
-                                      "description": rec.get("label") or rec["id"], "documentation": _artifacts(rec)}
-            if rec.get("category"):
-                action["prefix"] = rec["category"]
-            codes = (rec.get("action") or {}).get("codes") or []
-            if codes:
-                action["code"] = [{"coding": [{"system": c["system"], "code": c["code"]} for c in codes],
-                                   "text": rec["action"].get("label")}]
-            if (rec.get("action") or {}).get("intent") == "avoid":
-                action["textEquivalent"] = f"Do not: {rec['action'].get('label')}"
-            actions.append(action)
+        actions = [recommendation_action(rec, f"{base}-rec{k + 1}", subject, add)
+                   for k, rec in enumerate(result.recommendations)]
         group: dict[str, Any] = {"resourceType": "RequestGroup", "id": f"{base}-requests", "status": "active",
-                                 "intent": "proposal", "subject": subject, "instantiatesUri": [MODULE]}
+                                 "intent": "proposal", "subject": subject, "instantiatesCanonical": [PLAN_URL]}
         if actions:
             group["action"] = actions
         group_url = add(group)
-    outcome_url = add(dict(_outcome(result), id=f"{base}-outcome")) if result.status != "ok" else None
+    outcome_url = add(dict(operation_outcome(result, m), id=f"{base}-outcome")) if result.status != "ok" else None
+    verdicts = [item for item in plan if item.get("verdict")]
+    parameters = output_parameters(data, result.treatment_classes, verdicts, f"{base}-output")
+    params_url = add(parameters) if parameters.get("parameter") else None
     response: dict[str, Any] = {
         "resourceType": "GuidanceResponse", "id": f"{base}-guidance",
-        "requestIdentifier": {"system": str(PATIENT), "value": pid}, "moduleUri": MODULE,
+        "requestIdentifier": {"system": str(PATIENT), "value": pid}, "moduleCanonical": PLAN_URL,
         "status": _status(result, requirements), "subject": subject}
     if group_url:
         response["result"] = {"reference": group_url}
     if outcome_url:
         response["evaluationMessage"] = [{"reference": outcome_url}]
+    if params_url:
+        response["outputParameters"] = {"reference": params_url}
     if requirements:
         response["dataRequirement"] = requirements
     if result.treatment_classes:
-        response["reasonCode"] = [_concept(c, None) for c in result.treatment_classes]
-    if issues:
-        response["note"] = [{"text": f"{len(issues)} alert(s): see DetectedIssue entries"}]
+        response["reasonCode"] = [{"text": knowledge().label(c) or curie(c)} for c in result.treatment_classes]
+    headline = (data.get("headline") or {}).get("text")
+    notes = ([headline] if headline else []) + ([f"{len(issues)} alert(s): see DetectedIssue entries"] if issues else [])
+    if notes:
+        response["note"] = [{"text": n} for n in notes]
     entries.insert(0, {"fullUrl": full_url("result", f"{result.record.iri}/GuidanceResponse"), "resource": validated(response)})
     return entries
 

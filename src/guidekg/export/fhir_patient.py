@@ -5,6 +5,12 @@ from it through the same mapping the reader uses (:mod:`guidekg.ingest.fhir_map`
 test can show that CSV, Turtle and FHIR give the same results. Standard codes are used
 where the mapping has one; every other fact travels with a project CodeSystem code.
 Every resource is validated by its FHIR model class before it is returned.
+
+No patient resource declares ``meta.profile``: the mCODE STU4 profiles these resources follow in spirit were
+checked (npm package hl7.fhir.us.mcode@4.0.0) and are not met (mcode-cancer-patient requires
+Patient.identifier and Patient.name, which a case sheet does not have; the cancer-condition profiles
+require Condition.category; mcode-patient-bundle requires a conforming cancer patient). A profile is
+declared only where the resource meets it (the project CodeSystem meets the core shareablecodesystem).
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from functools import lru_cache
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
-from rdflib import RDF, RDFS, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, Literal, URIRef
+from rdflib.namespace import SKOS
 
 from .. import resources
 from ..ingest.fhir_map import CODESYSTEM_URL, FhirMapping, fhir_mapping
@@ -24,9 +31,9 @@ from ..model import PatientRecord
 from ..namespaces import GK
 from ..vocabulary import vocabulary
 
-MCODE = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
-GENOMICS = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/"
 UCUM = "http://unitsofmeasure.org"
+PUBLISHER = "guidekg developers"
+"""Publisher of the CodeSystems and knowledge artifacts (the pyproject authors)."""
 
 
 def full_url(rtype: str, rid: str) -> str:
@@ -41,7 +48,7 @@ def validated(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _systemic() -> frozenset[str]:
+def systemic_actions() -> frozenset[str]:
     core = resources.shared_graph("ontology", *resources.LOGIC_MODULES)
     classes = {GK.SystemicTherapy} | set(core.transitive_subjects(RDFS.subClassOf, GK.SystemicTherapy))
     return frozenset(str(i) for c in classes for i in core.subjects(RDF.type, c))
@@ -67,18 +74,16 @@ class _Writer:
             raise ValueError(f"patient {self.pid}: no standard or project code for {iri}; add one to ontology/codesystem.ttl")
         return {"coding": [_coding(CODESYSTEM_URL, code, self.m.labels.get(code))]}
 
-    def emit(self, rtype: str, body: dict[str, Any], profile: str | None = None) -> None:
+    def emit(self, rtype: str, body: dict[str, Any]) -> None:
         self.count += 1
-        resource = {"resourceType": rtype, "id": f"{self.pid}-{rtype[:3].lower()}{self.count}"}
-        if profile:
-            resource["meta"] = {"profile": [profile]}
+        resource: dict[str, Any] = {"resourceType": rtype, "id": f"{self.pid}-{rtype[:3].lower()}{self.count}"}
         if rtype != "Patient":
             resource["subject"] = {"reference": f"Patient/{self.pid}"}
         resource.update(body)
         self.out.append(validated(resource))
 
-    def observation(self, code: dict[str, Any], value: dict[str, Any], profile: str | None = None, **extra: Any) -> None:
-        self.emit("Observation", {"status": "final", "code": code, **value, **extra}, profile)
+    def observation(self, code: dict[str, Any], value: dict[str, Any], **extra: Any) -> None:
+        self.emit("Observation", {"status": "final", "code": code, **value, **extra})
 
     # ------------------------------------------------------------------ one fact
     def fact(self, prop: str, value: Any) -> None:
@@ -91,8 +96,7 @@ class _Writer:
             cancer = by_slot.get("primary-cancer") or next(r for r in m.slot("primary-cancer") if not r.individual)
             site = by_slot["primary-site"]
             self.emit("Condition", {"code": {"coding": [_coding(cancer.system, cancer.code)]},
-                                    "bodySite": [{"coding": [_coding(site.system, site.code)]}]},
-                      MCODE + "mcode-primary-cancer-condition")
+                                    "bodySite": [{"coding": [_coding(site.system, site.code)]}]})
         elif prop == str(GK.liverMetastasisExtent):
             cancer = next(r for r in m.slot("metastasis") if r.kind == "liver")
             liver = m.slot("metastasis-site")[0]
@@ -101,8 +105,7 @@ class _Writer:
             self.emit("Condition", {"code": {"coding": [_coding(cancer.system, cancer.code)]},
                                     "bodySite": [{"coding": [_coding(liver.system, liver.code)],
                                                   "extension": [{"url": url, "valueCodeableConcept": {
-                                                      "coding": [_coding(side.system, side.code)]}}]}]},
-                      MCODE + "mcode-secondary-cancer-condition")
+                                                      "coding": [_coding(side.system, side.code)]}}]}]})
         elif "variant" in by_slot:
             self.variant([r for r in standard if r.slot == "variant"])
         elif "observation" in by_slot:
@@ -156,14 +159,14 @@ class _Writer:
                                "valueCodeableConcept": {"coding": [_coding("http://varnomen.hgvs.org", rule.aa_change[0])]}})
         self.observation({"coding": [_coding(rule.system, rule.code)]},
                          {"valueCodeableConcept": {"coding": [_coding(rule.value_system, rule.value_code)]}},
-                         GENOMICS + "variant", component=components)
+                         component=components)
 
     def action(self, prop: str, action: str) -> None:
         drug = [r for r in self.m.rules if r.slot == "medication" and r.individual == action]
         concept = {"coding": [_coding(drug[0].system, drug[0].code)]} if drug else self.project(action)
         if prop == str(GK.currentRegimen):
             self.emit("MedicationStatement", {"status": "active", "medicationCodeableConcept": concept})
-        elif drug or action in _systemic():
+        elif drug or action in systemic_actions():
             self.emit("MedicationRequest", {"status": "active", "intent": "plan", "medicationCodeableConcept": concept})
         else:
             self.emit("ServiceRequest", {"status": "active", "intent": "plan", "code": concept})
@@ -174,8 +177,7 @@ def patient_resources(record: PatientRecord) -> list[dict[str, Any]]:
     mapping = fhir_mapping()
     writer = _Writer(record, mapping)
     defaults = vocabulary().when_absent
-    patient: dict[str, Any] = {"resourceType": "Patient", "id": record.patient_id,
-                               "meta": {"profile": [MCODE + "mcode-cancer-patient"]}}
+    patient: dict[str, Any] = {"resourceType": "Patient", "id": record.patient_id}
     for sex in record.values(str(GK.sex)):
         rule = next(r for r in mapping.slot("gender") if r.individual == str(sex))
         patient["gender"] = rule.code
@@ -194,7 +196,7 @@ def patient_bundle(record: PatientRecord) -> dict[str, Any]:
     """A Bundle (type collection) with one patient's resources."""
     entries = [{"fullUrl": full_url(r["resourceType"], r["id"]), "resource": r} for r in patient_resources(record)]
     return validated({"resourceType": "Bundle", "id": f"{record.patient_id}-bundle", "type": "collection",
-                      "meta": {"profile": [MCODE + "mcode-patient-bundle"]}, "entry": entries})
+                      "entry": entries})
 
 
 def codesystem_resource(mapping: FhirMapping | None = None) -> dict[str, Any]:
@@ -203,7 +205,13 @@ def codesystem_resource(mapping: FhirMapping | None = None) -> dict[str, Any]:
     concepts = [{"code": code, "display": mapping.labels.get(code, code),
                  **({"definition": mapping.definitions[code]} if code in mapping.definitions else {})}
                 for code in sorted(mapping.concept_of)]
-    return validated({"resourceType": "CodeSystem", "id": "guidekg", "url": CODESYSTEM_URL, "version": "0.1.0",
+    scheme = resources.shared_graph("ontology", "codesystem")
+    description = next(scheme.objects(URIRef(CODESYSTEM_URL), SKOS.definition), None)
+    version = next(scheme.objects(URIRef(CODESYSTEM_URL), OWL.versionInfo), None)
+    return validated({"resourceType": "CodeSystem", "id": "guidekg", "url": CODESYSTEM_URL,
+                      "meta": {"profile": ["http://hl7.org/fhir/StructureDefinition/shareablecodesystem"]},
+                      "version": str(version or "0.1.0"), "publisher": PUBLISHER,
+                      "description": str(description or "guidekg codes for facts without a standard code"),
                       "name": "GuidekgCodes", "title": "guidekg codes for facts without a standard code",
                       "status": "active", "experimental": False, "caseSensitive": True, "content": "complete",
                       "count": len(concepts), "concept": concepts})

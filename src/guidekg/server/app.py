@@ -7,6 +7,11 @@ a reasoner itself, so a slow request cannot stall the others.
 
 Protocol: https://www.w3.org/TR/sparql11-protocol/ (query via GET, POST form, POST direct;
 update via POST form or direct), Service Description at ``GET /sparql`` with no query.
+
+In front of every route: the Host header must name this server (loopback names by default,
+``--allowed-host``), browsers from other origins get no CORS grant unless ``--cors-origin``
+lists them, and each client (address) has at most ``per_client`` requests running, the rest
+queued up to ``client_queue_timeout`` (:class:`.limits.ClientGate`).
 """
 
 from __future__ import annotations
@@ -21,16 +26,18 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from rdflib import Graph, URIRef
 
 from .. import __version__
 from .assess import INPUT_TYPES
 from .dataset import knowledge_dataset, named_graphs
-from .limits import BodyTooLarge, ServerConfig, read_body, update_refusal
+from .limits import BodyTooLarge, ClientGate, ServerConfig, host_allowed, read_body, update_refusal
 from .pool import WorkerPool
 from .results import NotAcceptable, negotiate
 from .sparql import QueryRequest, Reply, UpdateRequest
+from .store import Snapshots
 from .worker import RecommendRequest, WorkerSettings
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
@@ -46,7 +53,7 @@ RECOMMEND_BODY = {"content": {media: {"schema": {"type": "string"}} for media in
 
 
 def build_dataset_file(config: ServerConfig, folder: Path) -> tuple[Path, dict[str, int]]:
-    """Assess ``config.data`` and write the served dataset as N-Quads (what every worker loads)."""
+    """Assess ``config.data`` and write the served dataset as N-Quads (what the store is built from)."""
     results = []
     if config.data:
         from ..recommend import recommend
@@ -71,32 +78,70 @@ def _text(status: int, message: str) -> Response:
     return _response(Reply.text(status, message))
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def create_app(config: ServerConfig) -> FastAPI:
-    """The application; assesses ``config.data`` now, starts the workers when the server starts."""
+    """The application; assesses ``config.data`` and builds the store now, starts the workers when the server starts."""
     config.check()
     folder = Path(tempfile.mkdtemp(prefix="guidekg-serve-"))
+    snapshots = Snapshots(folder)
     try:
         dataset_path, info = build_dataset_file(config, folder)
+        snapshots.build(dataset_path)
+        dataset_path.unlink()
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    settings = WorkerSettings(str(dataset_path), config.reasoner, config.max_results)
-    pool = WorkerPool(settings, size=config.workers, queue_timeout=max(config.query_timeout, 5.0))
-    assessors = WorkerPool(settings, size=config.assess_workers, queue_timeout=config.recommend_timeout)
+
+    def settings(role: str) -> WorkerSettings:
+        return WorkerSettings(str(folder), role, config.reasoner, config.max_results, config.max_response_bytes,
+                              config.isolate_network, config.worker_memory)
+
+    pool = WorkerPool(settings("query"), snapshots, size=config.workers, queue_timeout=max(config.query_timeout, 5.0))
+    assessors = WorkerPool(settings("assess"), snapshots, size=config.assess_workers, queue_timeout=config.recommend_timeout)
+    writer = WorkerPool(settings("writer"), snapshots, size=1, queue_timeout=max(config.query_timeout, 5.0)) \
+        if config.allow_update else None
+    pools = {"sparql": pool, "recommend": assessors, **({"update": writer} if writer else {})}
+    gate = ClientGate(config.client_limit, config.client_queue_timeout)
     template = importlib_resources.files("guidekg.server").joinpath("service_description.ttl").read_text(encoding="utf-8")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
-        await asyncio.gather(pool.start(), assessors.start())
+        await asyncio.gather(*(p.start() for p in pools.values()))
         try:
             yield
         finally:
-            await asyncio.gather(pool.close(), assessors.close())
+            await asyncio.gather(*(p.close() for p in pools.values()))
             shutil.rmtree(folder, ignore_errors=True)
 
     app = FastAPI(title="guidekg", version=__version__, lifespan=lifespan,
                   description="SPARQL 1.1 endpoint over the guideline knowledge graph and a treatment recommendation API.")
     app.state.config, app.state.pool, app.state.assessors, app.state.info = config, pool, assessors, info
+    app.state.folder = folder  # removed when the server stops (tests that never start it remove it themselves)
+    if config.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type", "Accept", "Authorization", "X-API-Key"],
+                           expose_headers=["X-Result-Count"])
+
+    @app.middleware("http")
+    async def check_host(request: Request, call_next):
+        host = request.headers.get("host")
+        if not host_allowed(host, config.allowed_hosts):
+            return PlainTextResponse(f"the Host header {host!r} does not name this server (allowed: "
+                                     f"{', '.join(config.allowed_hosts)}; see --allowed-host)\n", status_code=421)
+        return await call_next(request)
+
+    async def dispatch(request: Request, target: WorkerPool, payload: object, timeout: float, what: str) -> Reply:
+        try:
+            async with gate.slot(_client(request)):
+                return await target.call(payload, timeout, what)
+        except TimeoutError:
+            return Reply(503, "text/plain; charset=utf-8",
+                         (f"this client already has {config.client_limit} requests running and this one waited "
+                          f"{config.client_queue_timeout:g} s for one of them to finish; try again later\n").encode(),
+                         {"Retry-After": "5"})
 
     def service_description(request: Request) -> Response:
         try:
@@ -112,7 +157,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     async def run_query(request: Request, query: str, default: list[str], named: list[str]) -> Response:
         payload = QueryRequest(query, request.headers.get("accept"), tuple(default), tuple(named))
-        return _response(await pool.call(payload, config.query_timeout, "query"))
+        return _response(await dispatch(request, pool, payload, config.query_timeout, "query"))
 
     async def run_update(request: Request, update: str, params: dict[str, list[str]]) -> Response:
         refusal = update_refusal(config, request)
@@ -120,18 +165,24 @@ def create_app(config: ServerConfig) -> FastAPI:
             return _text(403, refusal)
         if params.get("using-graph-uri") or params.get("using-named-graph-uri"):
             return _text(400, "using-graph-uri and using-named-graph-uri are not supported; use USING/WITH in the update")
-        return _response(await pool.call(UpdateRequest(update), config.query_timeout, "update"))
+        assert writer is not None  # update_refusal refuses every update when there is no writer
+        return _response(await dispatch(request, writer, UpdateRequest(update), config.query_timeout, "update"))
 
-    @app.get("/health", summary="Liveness and what is being served")
+    @app.get("/health", summary="Readiness: which worker pools can answer, and what is being served")
     async def health() -> JSONResponse:
-        stats, other = pool.stats, assessors.stats
-        up = stats.workers > 0 and other.workers > 0
-        body: dict[str, Any] = {"status": "ok" if up else "degraded", "version": __version__, **info,
-                                "workers": stats.workers, "assess_workers": other.workers,
-                                "requests": stats.requests + other.requests, "timeouts": stats.timeouts + other.timeouts,
-                                "workers_replaced": stats.replaced + other.replaced, "updates": stats.updates,
-                                "read_only": not config.allow_update}
-        return JSONResponse(body, status_code=200 if up else 503)
+        stats = {name: p.stats for name, p in pools.items()}
+        not_ready = [name for name, st in stats.items() if st.workers == 0]
+        body: dict[str, Any] = {
+            "status": "ok" if not not_ready else "not ready", "not_ready": not_ready, "version": __version__, **info,
+            "workers": stats["sparql"].workers, "assess_workers": stats["recommend"].workers,
+            "pools": {name: {"size": pools[name].size, "workers": st.workers, "idle": pools[name].idle, "starting": st.starting,
+                             "busy_refusals": st.busy_refusals, "ready": st.workers > 0} for name, st in stats.items()},
+            "requests": sum(st.requests for st in stats.values()), "timeouts": sum(st.timeouts for st in stats.values()),
+            "workers_replaced": sum(st.replaced for st in stats.values()),
+            "updates": stats["update"].updates if "update" in stats else 0, "store_version": snapshots.current,
+            "read_only": not config.allow_update,
+            "network_isolated": all(bool(st.isolated) for st in stats.values())}
+        return JSONResponse(body, status_code=200 if not not_ready else 503)
 
     @app.get("/sparql", summary="SPARQL query via GET; the Service Description when there is no query",
              response_class=Response)
@@ -184,7 +235,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         except BodyTooLarge as exc:
             return JSONResponse({"error": str(exc)}, status_code=413)
         payload = RecommendRequest(body, media, request.headers.get("accept"), explain)
-        return _response(await assessors.call(payload, config.recommend_timeout, "assessment"))
+        return _response(await dispatch(request, assessors, payload, config.recommend_timeout, "assessment"))
 
     return app
 

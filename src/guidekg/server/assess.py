@@ -5,6 +5,13 @@ posted to the server and the same file given to ``guidekg recommend`` get the sa
 It is written to a private temporary file named ``request.<suffix>``; the temporary folder
 is removed from every message before it is returned, so clients see ``request.csv:3``
 rather than a server path.
+
+Before the readers see a body it is screened here, because the readers are also used on
+trusted local files and are free to follow references there: a JSON-LD ``@context`` given
+as a URL or path (rdflib would fetch it over HTTP or read it from the server's disk) or an
+``@import`` is refused, with the same message whatever the target, so the answer reveals
+nothing about the server's files or network. JSON is decoded once up front so a body
+nested thousands deep or holding a 5,000-digit number is a 422, not an internal error.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ import json
 import tempfile
 from pathlib import Path
 from typing import Any
+
+import pyoxigraph as ox
 
 from ..ingest import InputError, read_patients
 from ..reasoning import Reasoner
@@ -34,6 +43,66 @@ INPUT_TYPES: dict[str, str] = {
 """Request media types and the reader (by file suffix) each one goes to."""
 
 OUTPUT_TYPES = ("application/json", "application/fhir+json")
+JSON_SUFFIXES = (".json", ".jsonld", ".ndjson")
+RDF_FORMATS = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES}
+REMOTE_CONTEXT = ("a JSON-LD @context or @import that refers to another document is not accepted by the server "
+                  "(it would be fetched); put the context inline as a JSON object")
+
+
+class Refused(ValueError):
+    """The body is refused before any reader sees it (HTTP 422)."""
+
+
+def _refs_elsewhere(value: Any) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(v is not None and not isinstance(v, dict) for v in values)
+
+
+def _screen_json(document: Any) -> None:
+    """Refuse a remote or local ``@context`` reference or ``@import`` anywhere in the document."""
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "@import" in item or ("@context" in item and _refs_elsewhere(item["@context"])):
+                raise Refused(REMOTE_CONTEXT)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def screen_body(body: bytes, suffix: str) -> None:
+    """Decode JSON bodies once and screen them (see the module docstring); :class:`Refused` if unacceptable."""
+    if suffix not in JSON_SUFFIXES:
+        return
+    try:
+        text = body.decode("utf-8")
+        documents = [json.loads(line) for line in text.splitlines() if line.strip()] if suffix == ".ndjson" \
+            else [json.loads(text)]
+    except UnicodeDecodeError as exc:
+        raise Refused(f"the body is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except json.JSONDecodeError:
+        return  # malformed JSON: the reader reports it with its line and column
+    except RecursionError as exc:
+        raise Refused("the JSON is nested too deeply to read") from exc
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        raise Refused(f"the JSON cannot be read: {str(exc)[:200]}") from exc
+    if suffix == ".jsonld":
+        for document in documents:
+            _screen_json(document)
+
+
+def _located_rdf_error(body: bytes, suffix: str) -> str | None:
+    """pyoxigraph's message (with line and column) for an RDF body rdflib could not parse, if it finds one."""
+    fmt = RDF_FORMATS.get(suffix)
+    if fmt is None:
+        return None
+    try:
+        for _ in ox.parse(body, format=fmt, base_iri="https://w3id.org/guidekg/request"):
+            pass
+    except SyntaxError as exc:
+        return f"cannot parse as {fmt.name.lower().replace('_', '-')}: {str(exc)[:500]}"
+    return None
 
 
 def _scrub(value: Any, folder: str) -> Any:
@@ -61,14 +130,24 @@ def recommend_reply(body: bytes, media_type: str, accept: str | None, reasoner: 
         output = negotiate(accept, OUTPUT_TYPES)
     except NotAcceptable as exc:
         return _json(406, {"error": str(exc)})
+    try:
+        screen_body(body, suffix)
+    except Refused as exc:
+        return _json(422, {"error": "the request body cannot be read",
+                           "findings": [{"file": "request" + suffix, "line": None, "problem": str(exc)}]})
     with tempfile.TemporaryDirectory(prefix="guidekg-request-") as folder:
         path = Path(folder) / f"request{suffix}"
         path.write_bytes(body)
         try:
             results = assess(list(read_patients([path])), reasoner=reasoner, explain=explain)
         except InputError as exc:
-            finding = {"file": "request" + suffix, "line": exc.line, "problem": _scrub(exc.problem, folder)}
+            problem = _located_rdf_error(body, suffix) or _scrub(exc.problem, folder)
+            finding = {"file": "request" + suffix, "line": exc.line, "problem": problem}
             return _json(422, {"error": "the request body cannot be read", "findings": [finding]})
+        except (RecursionError, ValueError) as exc:  # input a reader did not anticipate: still the client's
+            problem = "the input is nested too deeply" if isinstance(exc, RecursionError) else _scrub(str(exc)[:300], folder)
+            return _json(422, {"error": "the request body cannot be read",
+                               "findings": [{"file": "request" + suffix, "line": None, "problem": problem}]})
         assessed = [_scrub(r.as_json(explain), folder) for r in results]
         if output == "application/fhir+json":
             try:

@@ -7,10 +7,14 @@ whole served dataset; 5 MiB holds a CSV of thousands of patients.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass
@@ -28,6 +32,24 @@ class ServerConfig:
     """Processes answering SPARQL requests."""
     assess_workers: int = 1
     """Processes answering /recommend: a separate pool, so slow assessments never queue queries."""
+    max_response_bytes: int = 16 * 1024 * 1024
+    """Largest answer body; a query whose result grows past it is stopped while it is read (422)."""
+    per_client: int | None = None
+    """Requests one client (address) may have running at once; None = half the query workers, at least 1."""
+    client_queue_timeout: float = 30.0
+    """How long a client's extra requests wait for one of its own slots before a 503."""
+    allowed_hosts: list[str] = field(default_factory=lambda: list(LOOPBACK_HOSTS))
+    """Host header values accepted (no port); ``*`` accepts any. Loopback names only by default."""
+    cors_origins: list[str] = field(default_factory=list)
+    """Origins browsers may call from (CORS); none by default."""
+    isolate_network: bool = True
+    worker_memory: int = 2 * 1024**3
+    """Memory (data segment) one SPARQL worker may use; past it the worker ends and is replaced (503)."""
+    """Run workers in a network namespace of their own where the OS allows (:mod:`.sandbox`)."""
+
+    @property
+    def client_limit(self) -> int:
+        return self.per_client or max(1, self.workers // 2)
 
     def check(self) -> None:
         """Refuse settings that would open the store to anyone (updates with no key) or make no sense."""
@@ -35,8 +57,10 @@ class ServerConfig:
             raise ValueError("--allow-update needs --api-key KEY: updates are only accepted from clients that send the key")
         if self.query_timeout <= 0 or self.recommend_timeout <= 0:
             raise ValueError("time limits must be positive")
-        if min(self.max_results, self.max_body, self.workers, self.assess_workers) < 1:
-            raise ValueError("--max-results, --max-body, --workers and --assess-workers must be at least 1")
+        if min(self.max_results, self.max_body, self.workers, self.assess_workers, self.max_response_bytes) < 1:
+            raise ValueError("--max-results, --max-body, --max-response-bytes, --workers and --assess-workers must be at least 1")
+        if self.per_client is not None and self.per_client < 1:
+            raise ValueError("--per-client must be at least 1")
 
 
 class BodyTooLarge(Exception):
@@ -74,3 +98,46 @@ def update_refusal(config: ServerConfig, request: Request) -> str | None:
     if key is None or not hmac.compare_digest(key.encode("utf-8"), (config.api_key or "").encode("utf-8")):
         return "SPARQL Update needs the server's API key in an X-API-Key or 'Authorization: Bearer' header"
     return None
+
+
+def host_allowed(host_header: str | None, allowed: list[str]) -> bool:
+    """Whether the Host header names this server (DNS rebinding defence: a foreign name is refused)."""
+    if "*" in allowed:
+        return True
+    if not host_header:
+        return False
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host in {h.lower().strip("[]") for h in allowed}
+
+
+class ClientGate:
+    """At most ``limit`` requests running per client; the others wait in line, up to ``timeout``.
+
+    Why: the workers are shared, so without a per-client share one client sending slow
+    queries (or many at once) occupies every worker and everyone else queues behind it.
+    With the share below the pool size a worker is always left for the other clients.
+    """
+
+    def __init__(self, limit: int, timeout: float) -> None:
+        self.limit, self.timeout = limit, timeout
+        self._gates: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
+
+    @asynccontextmanager
+    async def slot(self, client: str):
+        """Hold one of ``client``'s slots; raises :class:`TimeoutError` when none frees up in time."""
+        gate, users = self._gates.setdefault(client, (asyncio.Semaphore(self.limit), [0]))
+        users[0] += 1
+        try:
+            await asyncio.wait_for(gate.acquire(), self.timeout)
+            try:
+                yield
+            finally:
+                gate.release()
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                self._gates.pop(client, None)

@@ -5,6 +5,10 @@ time limit for the answer. A worker that overruns is killed (SIGKILL, by its own
 fresh one is started in the background while the others keep serving, so one runaway query
 costs one worker for a few seconds, never the server. When every worker is busy a request
 waits for one up to ``queue_timeout`` and is then answered 503.
+
+Each request is sent with a store version: the newest snapshot for a query worker, a fresh
+version number for the writer's update (:mod:`.store`). Nothing is replayed: a replaced
+worker opens the current snapshot.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .sparql import Reply, UpdateRequest
+from .store import Snapshots
 from .worker import WorkerSettings, serve
 
 log = logging.getLogger("guidekg.server")
@@ -30,8 +35,8 @@ _TIMEOUT, _DEAD = object(), object()
 class _Worker:
     process: Any
     conn: Connection
-    applied: int = 0
-    """How many of the pool's accepted updates this worker has applied."""
+    version: int = 0
+    """The store snapshot this worker has open (query workers)."""
 
 
 @dataclass
@@ -43,26 +48,35 @@ class PoolStats:
     busy_refusals: int = 0
     updates: int = 0
     starting: int = field(default=0)
+    isolated: bool | None = None
+    """Whether every worker started so far runs without network access (None before the first)."""
 
 
 class WorkerPool:
-    def __init__(self, settings: WorkerSettings, size: int = 2, queue_timeout: float = 30.0, startup_timeout: float = 180.0) -> None:
+    def __init__(self, settings: WorkerSettings, snapshots: Snapshots, size: int = 2, queue_timeout: float = 30.0,
+                 startup_timeout: float = 180.0) -> None:
         if size < 1:
             raise ValueError("the pool needs at least one worker")
-        self.settings, self.size = settings, size
+        self.settings, self.size, self.snapshots = settings, size, snapshots
         self.queue_timeout, self.startup_timeout = queue_timeout, startup_timeout
         self.stats = PoolStats()
         self._threads = ThreadPoolExecutor(max_workers=2 * size + 2, thread_name_prefix="guidekg-pool")
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._all: set[_Worker] = set()
-        self._updates: list[str] = []
         self._update_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
 
+    @property
+    def idle(self) -> int:
+        """Workers waiting for a request right now."""
+        return self._idle.qsize()
+
     def _spawn(self) -> _Worker:
+        version = self.snapshots.current
         parent, child = _CONTEXT.Pipe()
-        process = _CONTEXT.Process(target=serve, args=(child, self.settings), daemon=True, name="guidekg-worker")
+        process = _CONTEXT.Process(target=serve, args=(child, self.settings, version), daemon=True,
+                                   name=f"guidekg-{self.settings.role}")
         process.start()
         child.close()
         if not parent.poll(self.startup_timeout):
@@ -75,7 +89,9 @@ class WorkerPool:
         if message[0] != "ready":
             self._kill(_Worker(process, parent))
             raise RuntimeError(f"a worker failed to start: {message[1]}")
-        return _Worker(process, parent)
+        isolated = bool(message[2])
+        self.stats.isolated = isolated if self.stats.isolated is None else (self.stats.isolated and isolated)
+        return _Worker(process, parent, version)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -146,29 +162,37 @@ class WorkerPool:
             worker = await asyncio.wait_for(self._idle.get(), self.queue_timeout)
         except TimeoutError:
             self.stats.busy_refusals += 1
-            return Reply.text(503, f"all {self.size} workers stayed busy for {self.queue_timeout:g} s; try again later")
+            return Reply(503, "text/plain; charset=utf-8",
+                         f"all {self.size} workers stayed busy for {self.queue_timeout:g} s; try again later\n".encode(),
+                         {"Retry-After": "5"})
         self.stats.requests += 1
-        pending = self._updates[worker.applied:]
+        writing = isinstance(payload, UpdateRequest)
+        version = self.snapshots.reserve() if writing else self.snapshots.current
+        if not writing:
+            worker.version = version  # before it is sent: a busy worker's snapshot must not be pruned under it
         loop = asyncio.get_running_loop()
         answer: object = _DEAD
         try:
-            worker.conn.send((payload, pending))
+            worker.conn.send((payload, version))
             answer = await loop.run_in_executor(self._threads, self._receive, worker.conn, timeout)
         except (OSError, ValueError):
             answer = _DEAD
         finally:
-            if not isinstance(answer, Reply):  # timed out, died, or this request was cancelled
+            if not isinstance(answer, Reply) or answer.status == 503:  # timed out, died, cancelled or lost its store
                 self._schedule_replace(worker)
         if answer is _TIMEOUT:
             self.stats.timeouts += 1
             return Reply.text(503, f"the {what} ran longer than the server's time limit of {timeout:g} s and was stopped")
         if not isinstance(answer, Reply):
-            return Reply.text(500, f"the worker running this {what} stopped unexpectedly; it has been replaced")
-        worker.applied += len(pending)
-        if isinstance(payload, UpdateRequest) and answer.status < 300:
-            self._updates.append(payload.update)
-            worker.applied = len(self._updates)
+            return Reply.text(503, f"the worker running this {what} stopped (it may have passed the server's memory limit); "
+                                   "it has been replaced")
+        if answer.status == 503:
+            return answer
+        if writing and answer.status < 300:
+            self.snapshots.commit(version)
             self.stats.updates += 1
+        elif not writing:
+            self.snapshots.prune({w.version for w in self._all})
         self._idle.put_nowait(worker)
         return answer
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
@@ -49,6 +50,29 @@ CANONICAL = {"json": "application/sparql-results+json", "xml": "application/spar
 
 class NotAcceptable(Exception):
     """No media type in the Accept header can carry this kind of result (HTTP 406)."""
+
+
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """``value`` as XML 1.0 character data; :class:`NotAcceptable` when XML 1.0 cannot carry it.
+
+    XML 1.0 has no way to write most C0 control characters (not even as ``&#1;``), so a
+    result holding one is refused in XML (406, naming the character) rather than sent
+    malformed; JSON, CSV and TSV carry it. A carriage return is written ``&#13;`` so a parser's
+    line-end normalisation does not turn it into a line feed.
+    """
+    bad = _XML_FORBIDDEN.search(value)
+    if bad:
+        raise NotAcceptable(f"the result holds the character U+{ord(bad.group()):04X}, which XML 1.0 cannot carry; "
+                            "ask for application/sparql-results+json, text/csv or text/tab-separated-values")
+    return escape(value).replace("\r", "&#13;")
+
+
+def xml_attribute(value: str) -> str:
+    xml_text(value)
+    return quoteattr(value).replace("\r", "&#13;")
 
 
 def negotiate(accept: str | None, offers: Sequence[str]) -> str:
@@ -91,12 +115,30 @@ def _quality(offer: str, ranges: list[tuple[float, int, str]]) -> float:
     return found[1] if found else 0.0
 
 
-def take(items: Iterable, limit: int) -> tuple[list, bool]:
-    """At most ``limit`` items, and whether there were more."""
-    out = []
+class TooLarge(Exception):
+    """The result passes the row or byte limit (HTTP 422); the message says which."""
+
+
+def _size(item) -> int:
+    terms = item if isinstance(item, ox.QuerySolution) else (item.subject, item.predicate, item.object)
+    return sum(len(str(t)) for t in terms if t is not None) + 16
+
+
+def take(items: Iterable, limit: int, max_bytes: int | None = None) -> tuple[list, bool]:
+    """At most ``limit`` items, and whether there were more; :class:`TooLarge` past ``max_bytes``.
+
+    The byte count is an estimate of the serialized size taken row by row, so a query whose
+    few rows hold huge strings is stopped while it is read, not after it is written.
+    """
+    out, size = [], 0
     for item in items:
         if len(out) >= limit:
             return out, True
+        if max_bytes is not None:
+            size += _size(item)
+            if size > max_bytes:
+                raise TooLarge(f"the result is larger than {max_bytes} bytes, the server's limit (--max-response-bytes); "
+                               "add LIMIT or select fewer or shorter values")
         out.append(item)
     return out, False
 
@@ -118,16 +160,16 @@ def _json_term(term) -> dict[str, str]:
 
 def _xml_term(term) -> str:
     if isinstance(term, ox.NamedNode):
-        return f"<uri>{escape(term.value)}</uri>"
+        return f"<uri>{xml_text(term.value)}</uri>"
     if isinstance(term, ox.BlankNode):
-        return f"<bnode>{escape(term.value)}</bnode>"
+        return f"<bnode>{xml_text(term.value)}</bnode>"
     if isinstance(term, ox.Literal):
         if term.language:
-            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+            return f"<literal xml:lang={xml_attribute(term.language)}>{xml_text(term.value)}</literal>"
         if term.datatype.value != XSD_STRING:
-            return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
-        return f"<literal>{escape(term.value)}</literal>"
-    return f"<literal>{escape(str(term))}</literal>"
+            return f"<literal datatype={xml_attribute(term.datatype.value)}>{xml_text(term.value)}</literal>"
+        return f"<literal>{xml_text(term.value)}</literal>"
+    return f"<literal>{xml_text(str(term))}</literal>"
 
 
 def _csv_term(term) -> str:
@@ -156,11 +198,11 @@ def select_results(variables: Sequence[str], rows: Sequence[Sequence], fmt: str)
                           ensure_ascii=False).encode("utf-8")
     if fmt == "xml":
         out = ['<?xml version="1.0"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">', "<head>"]
-        out += [f"<variable name={quoteattr(v)}/>" for v in variables]
+        out += [f"<variable name={xml_attribute(v)}/>" for v in variables]
         out += ["</head>", "<results>"]
         for row in rows:
             out.append("<result>")
-            out += [f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
+            out += [f"<binding name={xml_attribute(v)}>{_xml_term(t)}</binding>"
                     for v, t in zip(variables, row, strict=True) if t is not None]
             out.append("</result>")
         out += ["</results>", "</sparql>"]

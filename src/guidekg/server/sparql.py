@@ -2,23 +2,29 @@
 
 Why pyoxigraph: on the served dataset it answers the project's queries one to two orders of
 magnitude faster than rdflib (see the report in ``benchmarks/load_server.py``), and its
-results are lazy iterators, so the result-size limit stops a query after ``limit + 1``
-rows. It has no time limit of its own; the pool (:mod:`.pool`) enforces one by killing the
-worker process.
+results are lazy iterators, so the result-size limits stop a query after ``limit + 1``
+rows or past the byte limit. It has no time limit of its own; the pool (:mod:`.pool`)
+enforces one by killing the worker process.
 
-Why rdflib is still used here: every request is first parsed and translated to SPARQL
-algebra by rdflib, and the algebra is walked for ``SERVICE`` (federated query) and
-``LOAD`` (remote fetch) -- pyoxigraph would otherwise perform both over HTTP. Checking the
-algebra rather than the text means a ``SERVICE`` hidden in a nested group, an update's
-``WHERE`` or a ``FILTER EXISTS`` is still found, and a literal containing the word is not
-refused. The parse also yields the syntax error position (line, column) for the 400 answer.
+One text decides and executes: the request is first normalised (:func:`.guard.normalise`),
+and that normalised text is both the one checked and the one pyoxigraph runs. It is
+checked twice: rdflib parses it and the SPARQL algebra is walked for ``SERVICE`` (federated
+query) and ``LOAD`` (remote fetch) -- found in a nested group, an update's ``WHERE`` or a
+``FILTER EXISTS``, while a literal holding the word is not refused -- and
+:func:`.guard.screen` lexes it for the bare keywords, independently of either parser. The
+rdflib parse also yields the syntax error position and the query's dataset clause.
+
+Dataset (SPARQL 1.1 Protocol §2.1.4): ``default-graph-uri``/``named-graph-uri`` in the
+request win over ``FROM``/``FROM NAMED`` in the query; with neither, the default graph is
+the union of all graphs and every named graph can be queried.
 """
 
 from __future__ import annotations
 
+import sys
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import pyoxigraph as ox
 from pyparsing import ParseException
@@ -27,10 +33,10 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from ..namespaces import PREFIXES
-from .results import GRAPH_TYPES, RESULT_TYPES, NotAcceptable, ask_result, graph_result, negotiate, select_results, take
+from .guard import REFUSALS, Unacceptable, normalise, screen
+from .results import GRAPH_TYPES, RESULT_TYPES, NotAcceptable, TooLarge, ask_result, graph_result, negotiate, select_results, take
 
-FORBIDDEN = {"ServiceGraphPattern": "federated query (SERVICE) is not allowed on this endpoint",
-             "Load": "LOAD (fetching remote data) is not allowed on this endpoint"}
+FORBIDDEN = {"ServiceGraphPattern": REFUSALS["SERVICE"], "Load": REFUSALS["LOAD"]}
 """Algebra nodes that would make the server fetch from the network; always refused."""
 
 
@@ -61,6 +67,15 @@ class UpdateRequest:
     update: str
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A query that may run: its form, the normalised text to execute, and whether it names a dataset."""
+
+    form: str
+    text: str
+    has_dataset: bool
+
+
 class Rejected(Exception):
     """A request refused before execution; carries the HTTP status."""
 
@@ -69,9 +84,16 @@ class Rejected(Exception):
         self.status, self.message = status, message
 
 
+def _excerpt(line: str, col: int, width: int = 120) -> tuple[str, int]:
+    """At most ``width`` characters of ``line`` around column ``col`` (1-based), and the column in it."""
+    start = max(0, col - 1 - width // 2)
+    return line[start:start + width], col - start
+
+
 def _syntax_error(exc: ParseException) -> Rejected:
-    pointer = " " * max(exc.col - 1, 0) + "^"
-    return Rejected(400, f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}\n{exc.line}\n{pointer}")
+    line, col = _excerpt(exc.line, exc.col)
+    pointer = " " * max(col - 1, 0) + "^"
+    return Rejected(400, f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}\n{line}\n{pointer}")
 
 
 def _find_forbidden(node: object) -> str | None:
@@ -89,41 +111,84 @@ def _find_forbidden(node: object) -> str | None:
     return None
 
 
-@lru_cache(maxsize=512)
-def _check_query(text: str) -> tuple[str, int, str]:
-    """(query form, 0, '') for an acceptable query, else ('', status, message). Cached by text."""
+class _ByteBoundCache:
+    """Check outcomes by query text, bounded by the bytes of the texts and answers it holds.
+
+    Only texts up to ``max_item`` characters are kept, so a flood of distinct large invalid
+    queries costs no memory; the least recently used entries go first.
+    """
+
+    def __init__(self, max_bytes: int = 4 * 1024 * 1024, max_item: int = 16 * 1024) -> None:
+        self.max_bytes, self.max_item, self.size = max_bytes, max_item, 0
+        self._items: OrderedDict[str, tuple[Checked | Rejected, int]] = OrderedDict()
+
+    def get(self, text: str) -> Checked | Rejected | None:
+        found = self._items.get(text)
+        if found is None:
+            return None
+        self._items.move_to_end(text)
+        return found[0]
+
+    def put(self, text: str, outcome: Checked | Rejected) -> None:
+        cost = len(text) + (len(outcome.message) if isinstance(outcome, Rejected) else len(outcome.text))
+        if len(text) > self.max_item or text in self._items:
+            return
+        self._items[text] = (outcome, cost)
+        self.size += cost
+        while self.size > self.max_bytes:
+            _, (_, old) = self._items.popitem(last=False)
+            self.size -= old
+
+
+CHECKS = _ByteBoundCache()
+
+
+def _check(text: str, parse, translate) -> CompValue:
     try:
-        query = translateQuery(parseQuery(text))
-    except ParseException as exc:
-        error = _syntax_error(exc)
-        return "", error.status, error.message
-    except Exception as exc:  # rdflib raises plain Exceptions for e.g. an undeclared prefix
-        return "", 400, f"SPARQL error: {exc}"
-    refusal = _find_forbidden(query.algebra)
-    if refusal:
-        return "", 403, refusal
-    return query.algebra.name, 0, ""
-
-
-def check_query(text: str) -> str:
-    """The query form (``SelectQuery``, ``AskQuery``, ``ConstructQuery``, ``DescribeQuery``) or :class:`Rejected`."""
-    form, status, message = _check_query(text)
-    if status:
-        raise Rejected(status, message)
-    return form
-
-
-def check_update(text: str) -> None:
-    """Raise :class:`Rejected` for a malformed update, or one that loads or federates."""
-    try:
-        update = translateUpdate(parseUpdate(text))
+        screen(text)
+        return translate(parse(text))
+    except Unacceptable as exc:
+        raise Rejected(exc.status, str(exc)) from exc
     except ParseException as exc:
         raise _syntax_error(exc) from exc
-    except Exception as exc:
-        raise Rejected(400, f"SPARQL error: {exc}") from exc
+    except RecursionError as exc:
+        raise Rejected(400, "the query is nested too deeply for this server to parse") from exc
+    except Exception as exc:  # rdflib raises plain Exceptions for e.g. an undeclared prefix
+        raise Rejected(400, f"SPARQL error: {str(exc)[:500]}") from exc
+
+
+def check_query(text: str) -> Checked:
+    """The normalised query and its form, or :class:`Rejected` (400 malformed, 403 federated)."""
+    found = CHECKS.get(text)
+    if found is None:
+        try:
+            normalised = normalise(text)
+            query = _check(normalised, parseQuery, translateQuery)
+            refusal = _find_forbidden(query.algebra)
+            if refusal:
+                raise Rejected(403, refusal)
+            found = Checked(query.algebra.name, normalised, bool(query.algebra.get("datasetClause")))
+        except Unacceptable as exc:
+            found = Rejected(exc.status, str(exc))
+        except Rejected as exc:
+            found = exc
+        CHECKS.put(text, found)
+    if isinstance(found, Rejected):
+        raise found
+    return found
+
+
+def check_update(text: str) -> str:
+    """The normalised update, or :class:`Rejected` for a malformed update or one that loads or federates."""
+    try:
+        normalised = normalise(text)
+    except Unacceptable as exc:
+        raise Rejected(exc.status, str(exc)) from exc
+    update = _check(normalised, parseUpdate, translateUpdate)
     refusal = _find_forbidden(update.algebra)
     if refusal:
         raise Rejected(403, refusal)
+    return normalised
 
 
 def _graphs(iris: Iterable[str]) -> list[ox.NamedNode]:
@@ -133,52 +198,65 @@ def _graphs(iris: Iterable[str]) -> list[ox.NamedNode]:
         raise Rejected(400, f"invalid graph IRI: {exc}") from exc
 
 
-def execute_query(store: ox.Store, request: QueryRequest, max_results: int) -> Reply:
-    """Run one query under the result-size limit; the answer in the negotiated format."""
+def dataset_options(request: QueryRequest, has_dataset: bool) -> dict[str, object]:
+    """pyoxigraph's dataset arguments under the Protocol's rules (see the module docstring)."""
+    if request.default_graphs or request.named_graphs:
+        return {"default_graph": _graphs(request.default_graphs), "named_graphs": _graphs(request.named_graphs)}
+    if has_dataset:
+        return {}  # pyoxigraph applies the query's own FROM / FROM NAMED
+    return {"use_default_graph_as_union": True}
+
+
+def execute_query(store: ox.Store, request: QueryRequest, max_results: int, max_bytes: int | None = None) -> Reply:
+    """Run one query under the result-size limits; the answer in the negotiated format."""
     try:
-        form = check_query(request.query)
+        checked = check_query(request.query)
+        form = checked.form
         graph_form = form in ("ConstructQuery", "DescribeQuery")
         media = negotiate(request.accept, list(GRAPH_TYPES if graph_form else RESULT_TYPES))
-        options: dict[str, object] = {}
-        if request.default_graphs:
-            options["default_graph"] = _graphs(request.default_graphs)
-        else:
-            options["use_default_graph_as_union"] = True
-        if request.named_graphs:
-            options["named_graphs"] = _graphs(request.named_graphs)
-        result = store.query(request.query, **options)
-    except Rejected as exc:
-        return Reply.text(exc.status, exc.message)
-    except NotAcceptable as exc:
-        return Reply.text(406, str(exc))
-    except SyntaxError as exc:
-        return Reply.text(400, f"SPARQL syntax error: {exc}")
-    content_type = media + ("; charset=utf-8" if media.startswith("text/") else "")
-    try:
+        result = store.query(checked.text, **dataset_options(request, checked.has_dataset))
+        content_type = media + ("; charset=utf-8" if media.startswith("text/") else "")
         if form == "AskQuery":
             return Reply(200, content_type, ask_result(bool(result), RESULT_TYPES[media]))
-        rows, more = take(result, max_results)
+        rows, more = take(result, max_results, max_bytes)
         if more:
             unit = "triples" if graph_form else "rows"
             return Reply.text(422, f"the result has more than {max_results} {unit}, the server's limit "
                                    "(--max-results); add LIMIT or narrow the query")
         headers = {"X-Result-Count": str(len(rows))}
         if graph_form:
-            return Reply(200, content_type, graph_result(rows, media, PREFIXES), headers)
-        variables = [v.value for v in result.variables]
-        return Reply(200, content_type, select_results(variables, [tuple(r) for r in rows], RESULT_TYPES[media]), headers)
-    except OSError as exc:
-        return Reply.text(500, f"query evaluation failed: {exc}")
+            body = graph_result(rows, media, PREFIXES)
+        else:
+            variables = [v.value for v in result.variables]
+            body = select_results(variables, [tuple(r) for r in rows], RESULT_TYPES[media])
+        if max_bytes is not None and len(body) > max_bytes:
+            raise TooLarge(f"the result is larger than {max_bytes} bytes, the server's limit (--max-response-bytes)")
+        return Reply(200, content_type, body, headers)
+    except Rejected as exc:
+        return Reply.text(exc.status, exc.message)
+    except NotAcceptable as exc:
+        return Reply.text(406, str(exc))
+    except TooLarge as exc:
+        return Reply.text(422, str(exc))
+    except SyntaxError as exc:
+        return Reply.text(400, f"SPARQL syntax error: {str(exc)[:500]}")
+    except (OSError, RuntimeError) as exc:
+        return Reply.text(422, f"the query could not be evaluated: {str(exc)[:500]}")
 
 
 def execute_update(store: ox.Store, request: UpdateRequest) -> Reply:
     try:
-        check_update(request.update)
-        store.update(request.update)
+        text = check_update(request.update)
+        store.update(text)
     except Rejected as exc:
         return Reply.text(exc.status, exc.message)
     except SyntaxError as exc:
-        return Reply.text(400, f"SPARQL syntax error: {exc}")
-    except OSError as exc:
-        return Reply.text(500, f"update failed: {exc}")
+        return Reply.text(400, f"SPARQL syntax error: {str(exc)[:500]}")
+    except (OSError, RuntimeError) as exc:
+        return Reply.text(422, f"the update could not be applied: {str(exc)[:500]}")
     return Reply(204, "text/plain", b"")
+
+
+def deepen_stack() -> None:
+    """Let the parser follow queries nested a few hundred deep (a worker calls this once)."""
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 30_000))

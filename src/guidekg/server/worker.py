@@ -1,34 +1,44 @@
-"""The worker process: a private copy of the served dataset, answering one request at a time.
+"""The worker process: one request at a time, in one of three roles.
 
 A worker is the unit the time limit acts on. pyoxigraph cannot cancel a running query and a
 Python thread cannot be stopped, so a request that runs past its limit is ended by killing
 the whole worker process (:mod:`.pool` then starts a fresh one). Keeping each worker
 single-threaded is what makes that safe: nothing else is lost with it.
 
-SPARQL updates are kept consistent across workers by replaying: the pool keeps the list of
-accepted updates, and each request carries the ones this worker has not applied yet.
+Roles: ``query`` workers answer SPARQL queries from a read-only snapshot of the store and
+move to a newer snapshot when a request says one exists; the single ``writer`` applies
+updates to the primary store and checkpoints each committed one as a new snapshot
+(:mod:`.store`); ``assess`` workers answer ``/recommend`` and hold no store at all. Every
+worker first gives up its network access where the OS allows (:mod:`.sandbox`).
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-import pyoxigraph as ox
-
-from .sparql import QueryRequest, Reply, UpdateRequest, execute_query, execute_update
+from .sandbox import isolate_network
+from .sparql import QueryRequest, Reply, UpdateRequest, deepen_stack, execute_query, execute_update
 
 
 @dataclass(frozen=True)
 class WorkerSettings:
     """What a worker needs to build its state (picklable: workers are spawned, not forked)."""
 
-    dataset: str
-    """Path of an N-Quads file with the whole served dataset."""
+    folder: str
+    """The server's data folder: ``primary/`` (the writable store) and ``snapshots/v<N>/``."""
+    role: str = "query"
     reasoner: str = "fast"
     max_results: int = 100_000
+    max_bytes: int | None = 16 * 1024 * 1024
+    isolate: bool = True
+    """Move the worker into its own network namespace (no network at all) where the OS allows."""
+    max_memory: int | None = 2 * 1024**3
+    """Data segment limit of query and writer workers (RLIMIT_DATA): a query that builds huge
+    strings (nested CONCAT doubles them) aborts its own worker instead of exhausting the machine."""
 
 
 @dataclass(frozen=True)
@@ -39,26 +49,52 @@ class RecommendRequest:
     explain: bool = False
 
 
-def _load(settings: WorkerSettings) -> ox.Store:
-    store = ox.Store()
-    store.bulk_load(path=settings.dataset, format=ox.RdfFormat.N_QUADS)
-    return store
+def _open(settings: WorkerSettings, version: int):
+    from .store import open_primary, open_snapshot
+
+    if settings.role == "writer":
+        return open_primary(settings.folder)
+    if settings.role == "query":
+        return open_snapshot(settings.folder, version)
+    from ..knowledge import knowledge
+    from ..reasoning import get_reasoner
+
+    knowledge().treatment_classes  # noqa: B018 - warm the cache before the first request
+    return get_reasoner(settings.reasoner)
 
 
-def serve(conn: Connection, settings: WorkerSettings) -> None:
+def _answer(settings: WorkerSettings, state, payload: object, version: int) -> Reply:
+    if isinstance(payload, QueryRequest) and settings.role == "query":
+        return execute_query(state, payload, settings.max_results, settings.max_bytes)
+    if isinstance(payload, UpdateRequest) and settings.role == "writer":
+        from .store import checkpoint
+
+        reply = execute_update(state, payload)
+        if reply.status < 300:
+            checkpoint(state, settings.folder, version)
+        return reply
+    if isinstance(payload, RecommendRequest) and settings.role == "assess":
+        from .assess import recommend_reply
+
+        return recommend_reply(payload.body, payload.media_type, payload.accept, state, payload.explain)
+    return Reply.text(500, f"a {settings.role} worker cannot answer {type(payload).__name__}")
+
+
+def serve(conn: Connection, settings: WorkerSettings, version: int = 0) -> None:
     """Process entry point: announce readiness, then answer requests until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us by pid
+    isolated = isolate_network() if settings.isolate else False
+    if settings.role != "assess":  # the JSON decoder recurses in C: assess workers keep the default limit
+        deepen_stack()
+        if settings.max_memory:  # not for assess workers: a reasoner may start a JVM, which would inherit it
+            resource.setrlimit(resource.RLIMIT_DATA, (settings.max_memory, settings.max_memory))
     try:
-        store = _load(settings)
-        from ..knowledge import knowledge
-        from ..reasoning import get_reasoner
-
-        knowledge().treatment_classes  # noqa: B018 - warm the cache before the first request
-        reasoner = get_reasoner(settings.reasoner)
+        state = _open(settings, version)
     except Exception as exc:  # report any start-up failure to the parent instead of dying silently
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", os.getpid()))
+    conn.send(("ready", os.getpid(), isolated))
+    current = version
     while True:
         try:
             message = conn.recv()
@@ -66,23 +102,17 @@ def serve(conn: Connection, settings: WorkerSettings) -> None:
             return
         if message is None:
             return
-        payload, pending = message
+        payload, version = message
+        if settings.role == "query" and version != current:
+            state = None  # release the old snapshot before opening the new one
+            try:
+                state = _open(settings, version)
+            except Exception as exc:  # cannot follow the store: exit, the pool starts a fresh worker
+                conn.send(Reply.text(503, f"the worker could not open the current store: {exc}"))
+                return
+            current = version
         try:
-            for update in pending:
-                store.update(update)
-        except Exception:
-            return  # diverged from the other workers: exit, and the pool replaces this process
-        try:
-            if isinstance(payload, QueryRequest):
-                reply = execute_query(store, payload, settings.max_results)
-            elif isinstance(payload, UpdateRequest):
-                reply = execute_update(store, payload)
-            elif isinstance(payload, RecommendRequest):
-                from .assess import recommend_reply
-
-                reply = recommend_reply(payload.body, payload.media_type, payload.accept, reasoner, payload.explain)
-            else:
-                reply = Reply.text(500, f"unknown request {type(payload).__name__}")
+            reply = _answer(settings, state, payload, version)
         except Exception as exc:  # one bad request must not take the worker down
-            reply = Reply.text(500, f"internal error: {type(exc).__name__}: {exc}")
+            reply = Reply.text(500, f"internal error: {type(exc).__name__}: {str(exc)[:500]}")
         conn.send(reply)

@@ -2,8 +2,10 @@
 
 Run from the repository root: ``python -m guidekg.tools.make_fhir_examples``. Writes one
 mCODE patient Bundle per example patient (``examples/fhir/<patient_id>.json``), a Bulk Data
-export of the same patients (``examples/fhir/bulk/<ResourceType>.ndjson``) and the project
-CodeSystem (``examples/fhir/codesystem-guidekg.json``, from ``ontology/codesystem.ttl``).
+export of the same patients (``examples/fhir/bulk/<ResourceType>.ndjson``), the project
+CodeSystem (``examples/fhir/codesystem-guidekg.json``, from ``ontology/codesystem.ttl``) and the
+DetectedIssue CodeSystem that ``--format fhir`` codes its alerts with
+(``examples/fhir/codesystem-guidekg-detected-issue.json``, from the ontology's alerts).
 The CSV stays the single source; tests check that all forms give identical results.
 """
 
@@ -13,7 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ..export.fhir_patient import bulk_lines, codesystem_resource, patient_bundle
+from ..export.fhir_issues import detected_issue_codesystem
+from ..export.fhir_patient import bulk_lines, codesystem_resource, patient_bundle, validated
 from ..ingest import read_patients
 
 
@@ -33,9 +36,11 @@ def write_examples(csv_path: Path, out: Path) -> list[Path]:
         path = out / "bulk" / f"{rtype}.ndjson"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         written.append(path)
-    path = out / "codesystem-guidekg.json"
-    path.write_text(json.dumps(codesystem_resource(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    written.append(path)
+    for name, resource in (("codesystem-guidekg.json", codesystem_resource()),
+                           ("codesystem-guidekg-detected-issue.json", validated(detected_issue_codesystem()))):
+        path = out / name
+        path.write_text(json.dumps(resource, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
     return written
 
 
