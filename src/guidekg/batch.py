@@ -271,7 +271,7 @@ def _engine(name: str, factory: Callable[[str], Any]) -> Any:
     return _ENGINES[name]
 
 
-def _warm(reasoner: str) -> None:
+def warm(reasoner: str) -> None:
     """Load everything shared before forking workers, so each starts ready (copy-on-write)."""
     from .fastvalidate import compile_validator
     from .knowledge import knowledge
@@ -302,7 +302,7 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
     compact = dictionary is not None
     started = time.perf_counter()
     summary = Summary()
-    _warm(reasoner)
+    warm(reasoner)
     work = chunks(inputs, chunk_size)
 
     out.flush()
@@ -327,23 +327,8 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
         for chunk in work:
             emit(*(process_chunk_compact if compact else process_chunk)(chunk, reasoner, explain))
     else:
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        # The warm ontology, knowledge and compiled checks are shared with forked workers
-        # copy-on-write; frozen, the workers' garbage collector never writes to their pages.
-        gc.collect()
-        gc.freeze()
-        try:
-            pool = context.Pool(workers)
-        finally:
-            gc.unfreeze()
-        with pool:
-            pending: deque = deque()
-            for chunk in work:
-                pending.append(pool.apply_async(_process_chunk_encoded, (chunk, reasoner, explain, compact)))
-                while len(pending) >= 2 * workers:
-                    emit(*pending.popleft().get())
-            while pending:
-                emit(*pending.popleft().get())
+        for result in ordered_map(work, _process_chunk_encoded, (reasoner, explain, compact), workers):
+            emit(*result)
     if binary is not None:
         binary.flush()
     out.flush()
@@ -351,6 +336,28 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
         progress.write("\n")
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def ordered_map(work: Iterable[Chunk], func: Callable[..., Any], args: tuple, workers: int) -> Iterator[Any]:
+    """``func(chunk, *args)`` for every chunk in worker processes, results in input order,
+    at most ``2 x workers`` chunks in flight (memory stays flat whatever the input size)."""
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    # The warm ontology, knowledge and compiled checks are shared with forked workers
+    # copy-on-write; frozen, the workers' garbage collector never writes to their pages.
+    gc.collect()
+    gc.freeze()
+    try:
+        pool = context.Pool(workers)
+    finally:
+        gc.unfreeze()
+    with pool:
+        pending: deque = deque()
+        for chunk in work:
+            pending.append(pool.apply_async(func, (chunk, *args)))
+            while len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
 
 
 def default_workers() -> int:
