@@ -14,12 +14,33 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .ingest import InputError, read_patients
-from .model import Finding, PatientRecord, Reasoned
-from .query import knowledge_graph, load_query, run_query
-from .reasoning import get_reasoner
-from .recommend import PatientResult, assess, exit_code, recommend
-from .validate import validate_records
+import importlib
+from typing import Any
+
+# Imported on first use (PEP 562), so ``guidekg recommend one.csv`` does not load pySHACL,
+# the SPARQL parser or every reader just by importing the package.
+_LAZY = {
+    "InputError": "ingest", "read_patients": "ingest",
+    "Finding": "model", "PatientRecord": "model", "Reasoned": "model",
+    "knowledge_graph": "query", "load_query": "query", "run_query": "query",
+    "get_reasoner": "reasoning",
+    "PatientResult": "recommend", "assess": "recommend", "exit_code": "recommend", "recommend": "recommend",
+    "validate_records": "validate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'guidekg' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Finding", "InputError", "PatientRecord", "PatientResult", "Reasoned", "__version__", "assess", "exit_code",

@@ -16,19 +16,18 @@ are read by their readers in the parent and travel as records.
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import multiprocessing
 import os
 import re
 import time
-from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from .batch_ids import _Duplicates
 from .ingest import read_file
 from .ingest.casesheet import _parse_cell, check_header, iter_rows, read_header
 from .ingest.casesheet import _row as casesheet_row
@@ -59,7 +58,7 @@ class Summary:
     def total(self) -> int:
         return self.ok + self.invalid + self.contradictory
 
-    def add(self, other: dict[str, int]) -> None:
+    def add(self, other: dict[str, Any]) -> None:
         self.ok += other["ok"]
         self.invalid += other["invalid"]
         self.contradictory += other["contradictory"]
@@ -76,73 +75,6 @@ class Summary:
 
 
 # ------------------------------------------------------------------------------ reading
-
-class _Duplicates:
-    """Patient ids seen so far, in ~32 bytes a patient, so a registry-sized run stays small.
-
-    Every id has to be remembered to the end of the run (a duplicate may come last), so this
-    is the one structure that grows with N. Ids are kept as 64-bit digests in an
-    open-addressing table of two ``array('Q')`` (digest; where it was first seen, packed as
-    file number and line), not as Python objects: a dict of digest -> place text took
-    ~140 bytes a patient (136 MiB for 1,000,000). Two different ids share a digest with
-    probability ~n^2/2^65 (3e-8 for a million); the patient would be reported, not dropped.
-    """
-
-    _EMPTY = 0
-    _OTHER = 1 << 63  # place kept in ``_others`` (a FHIR resource, say), not packed
-
-    def __init__(self) -> None:
-        self._keys = array("Q", bytes(8 * 1024))
-        self._places = array("Q", bytes(8 * 1024))
-        self._count = 0
-        self._files: dict[str, int] = {}
-        self._file_names: list[str] = []
-        self._others: list[str] = []
-
-    def check(self, iri: str, source: SourceRef) -> str | None:
-        """Where this id was first seen, or None (and remember it here)."""
-        digest = int.from_bytes(hashlib.blake2b(iri.encode(), digest_size=8).digest(), "little") or 1
-        keys, mask = self._keys, len(self._keys) - 1
-        slot = digest & mask
-        while keys[slot] != self._EMPTY:
-            if keys[slot] == digest:
-                return self._where(self._places[slot])
-            slot = (slot + 1) & mask
-        keys[slot] = digest
-        self._places[slot] = self._pack(source)
-        self._count += 1
-        if 2 * self._count > len(keys):
-            self._grow()
-        return None
-
-    def _pack(self, source: SourceRef) -> int:
-        if source.resource is not None or (source.line is not None and source.line >= 1 << 40):
-            self._others.append(str(source))
-            return self._OTHER | (len(self._others) - 1)
-        number = self._files.get(source.file)
-        if number is None:
-            number = self._files[source.file] = len(self._file_names)
-            self._file_names.append(source.file)
-        return (number << 40) | (source.line + 1 if source.line is not None else 0)
-
-    def _where(self, place: int) -> str:
-        if place & self._OTHER:
-            return self._others[place & ~self._OTHER]
-        line = (place & ((1 << 40) - 1)) - 1
-        return str(SourceRef(self._file_names[place >> 40], line if line >= 0 else None))
-
-    def _grow(self) -> None:
-        old_keys, old_places = self._keys, self._places
-        self._keys = keys = array("Q", bytes(16 * len(old_keys)))
-        self._places = places = array("Q", bytes(16 * len(old_keys)))
-        mask = len(keys) - 1
-        for digest, place in zip(old_keys, old_places, strict=True):
-            if digest:
-                slot = digest & mask
-                while keys[slot]:
-                    slot = (slot + 1) & mask
-                keys[slot], places[slot] = digest, place
-
 
 def _csv_chunks(path: Path, duplicates: _Duplicates, chunk_size: int) -> Iterator[Chunk]:
     """Stream a case sheet: the header is checked here exactly as the whole-file reader does."""
@@ -275,28 +207,57 @@ def render_line(result: Any, explain: bool = False) -> str:
     return dump(head)[:-1] + ',"recommendations":' + text + ("," + tail[1:] if len(tail) > 2 else "}")
 
 
-def process_chunk(chunk: Chunk, reasoner: str = "fast", explain: bool = False) -> tuple[str, dict[str, int]]:
-    """Assess one chunk; returns its NDJSON text and status counts (runs in a worker)."""
+def assess_chunk(chunk: Chunk, reasoner: str = "fast", explain: bool = False) -> list[Any]:
+    """Every patient of one chunk assessed (PatientResult, input order): the unit of work
+    NDJSON, compact, Parquet, the audit and Spark executors all share."""
     from .fastvalidate import validate_fast
     from .reasoning import get_reasoner
     from .recommend import assess
 
     engine = _engine(reasoner, get_reasoner)
-    results = assess(_records(chunk), reasoner=engine, explain=explain, validator=validate_fast)
+    return assess(_records(chunk), reasoner=engine, explain=explain, validator=validate_fast)
+
+
+def _count(results: list[Any]) -> dict[str, int]:
     counts = {"ok": 0, "invalid": 0, "contradictory": 0, "violations": 0}
-    lines = []
     for result in results:
         counts[result.status] += 1
         if result.status == "ok" and any(a["severity"] == "violation" for a in result.alerts):
             counts["violations"] += 1
-        lines.append(render_line(result, explain))
+    return counts
+
+
+def process_chunk(chunk: Chunk, reasoner: str = "fast", explain: bool = False) -> tuple[str, dict[str, int]]:
+    """Assess one chunk; returns its NDJSON text and status counts (runs in a worker)."""
+    results = assess_chunk(chunk, reasoner, explain)
+    lines = [render_line(result, explain) for result in results]
+    return "\n".join(lines) + "\n", _count(results)
+
+
+_CLASS_RECS: dict[str, list[str]] = {}
+
+
+def process_chunk_compact(chunk: Chunk, reasoner: str = "fast", explain: bool = False) -> tuple[str, dict[str, Any]]:
+    """Assess one chunk into compact rows (:mod:`guidekg.export.compact`); the counts carry
+    the dictionary entries the rows refer to under ``"dictionary"``."""
+    from .export.compact import class_recommendation_ids, compact_row, new_dictionary
+    from .knowledge import knowledge
+
+    if not _CLASS_RECS:
+        _CLASS_RECS.update(class_recommendation_ids(knowledge()))
+    results = assess_chunk(chunk, reasoner, explain)
+    dictionary = new_dictionary()
+    dump = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
+    lines = [dump(compact_row(result.as_json(explain), _CLASS_RECS, dictionary)) for result in results]
+    counts: dict[str, Any] = dict(_count(results), dictionary=dictionary)
     return "\n".join(lines) + "\n", counts
 
 
-def _process_chunk_encoded(chunk: Chunk, reasoner: str = "fast", explain: bool = False) -> tuple[bytes, dict[str, int]]:
+def _process_chunk_encoded(chunk: Chunk, reasoner: str = "fast", explain: bool = False,
+                           compact: bool = False) -> tuple[bytes, dict[str, Any]]:
     """:func:`process_chunk` for a worker process: UTF-8 bytes travel back to the parent (one
     copy through the pipe, no decode and re-encode there; lines are ~12 KB each)."""
-    text, counts = process_chunk(chunk, reasoner, explain)
+    text, counts = (process_chunk_compact if compact else process_chunk)(chunk, reasoner, explain)
     return text.encode("utf-8"), counts
 
 
@@ -310,7 +271,7 @@ def _engine(name: str, factory: Callable[[str], Any]) -> Any:
     return _ENGINES[name]
 
 
-def _warm(reasoner: str) -> None:
+def warm(reasoner: str) -> None:
     """Load everything shared before forking workers, so each starts ready (copy-on-write)."""
     from .fastvalidate import compile_validator
     from .knowledge import knowledge
@@ -332,17 +293,26 @@ def _progress(done: int, started: float, stream: TextIO) -> None:
 
 
 def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast", explain: bool = False,
-              workers: int = 1, chunk_size: int = CHUNK_SIZE, progress: TextIO | None = None) -> Summary:
-    """Stream every input patient to ``out`` as NDJSON, in input order; return the counts."""
+              workers: int = 1, chunk_size: int = CHUNK_SIZE, progress: TextIO | None = None,
+              dictionary: dict[str, Any] | None = None) -> Summary:
+    """Stream every input patient to ``out`` as NDJSON, in input order; return the counts.
+
+    With ``dictionary`` (a :func:`guidekg.export.compact.new_dictionary`), rows are compact
+    and the dictionary is filled with what they refer to; write it beside the rows."""
+    compact = dictionary is not None
     started = time.perf_counter()
     summary = Summary()
-    _warm(reasoner)
+    warm(reasoner)
     work = chunks(inputs, chunk_size)
 
     out.flush()
     binary = getattr(out, "buffer", None)
 
-    def emit(data: str | bytes, counts: dict[str, int]) -> None:
+    def emit(data: str | bytes, counts: dict[str, Any]) -> None:
+        if compact:
+            from .export.compact import merge
+
+            merge(dictionary, counts["dictionary"])
         if isinstance(data, str):
             out.write(data)
         elif binary is not None:
@@ -355,25 +325,10 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
 
     if workers <= 1:
         for chunk in work:
-            emit(*process_chunk(chunk, reasoner, explain))
+            emit(*(process_chunk_compact if compact else process_chunk)(chunk, reasoner, explain))
     else:
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        # The warm ontology, knowledge and compiled checks are shared with forked workers
-        # copy-on-write; frozen, the workers' garbage collector never writes to their pages.
-        gc.collect()
-        gc.freeze()
-        try:
-            pool = context.Pool(workers)
-        finally:
-            gc.unfreeze()
-        with pool:
-            pending: deque = deque()
-            for chunk in work:
-                pending.append(pool.apply_async(_process_chunk_encoded, (chunk, reasoner, explain)))
-                while len(pending) >= 2 * workers:
-                    emit(*pending.popleft().get())
-            while pending:
-                emit(*pending.popleft().get())
+        for result in ordered_map(work, _process_chunk_encoded, (reasoner, explain, compact), workers):
+            emit(*result)
     if binary is not None:
         binary.flush()
     out.flush()
@@ -381,6 +336,28 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
         progress.write("\n")
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def ordered_map(work: Iterable[Chunk], func: Callable[..., Any], args: tuple, workers: int) -> Iterator[Any]:
+    """``func(chunk, *args)`` for every chunk in worker processes, results in input order,
+    at most ``2 x workers`` chunks in flight (memory stays flat whatever the input size)."""
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    # The warm ontology, knowledge and compiled checks are shared with forked workers
+    # copy-on-write; frozen, the workers' garbage collector never writes to their pages.
+    gc.collect()
+    gc.freeze()
+    try:
+        pool = context.Pool(workers)
+    finally:
+        gc.unfreeze()
+    with pool:
+        pending: deque = deque()
+        for chunk in work:
+            pending.append(pool.apply_async(func, (chunk, *args)))
+            while len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
 
 
 def default_workers() -> int:

@@ -16,14 +16,24 @@ from . import __version__
 from .ingest import InputError
 from .reasoning import ReasonerUnavailable
 
-COMMANDS = ("recommend", "validate", "query", "review", "pathway", "serve", "push", "fhir_knowledge")
+COMMANDS = ("recommend", "validate", "query", "review", "pathway", "serve", "push", "fhir_knowledge", "audit")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _wanted(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """The command modules this invocation needs: only the named command's when the first
+    argument names one (their imports are the start-up cost: pySHACL, FastAPI, networkx ...),
+    else all of them (top-level help, usage errors, ``build_parser()`` without arguments)."""
+    if not argv or argv[0].startswith("-"):
+        return COMMANDS
+    module = argv[0].replace("-", "_")
+    return (module,) if module in COMMANDS else COMMANDS
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guidekg", description="Clinical guideline knowledge graph: rectal cancer with non-resectable bilobar liver metastases.")
     parser.add_argument("--version", action="version", version=f"guidekg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in _wanted(argv):
         try:
             module = importlib.import_module(f"guidekg.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -35,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv if argv is not None else sys.argv[1:])
     args = parser.parse_args(argv)
     try:
         return int(args._run(args))

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
@@ -37,8 +38,9 @@ from . import resources
 from .model import Finding, PatientRecord
 from .namespaces import GK, SH, curie
 from .oxstore import from_ox, named, ontology_store, to_ox
-from .sparql_footprint import Footprint, footprint
-from .validate import _SEVERITY, _shape_alerts, _shapes, validate_records
+
+if TYPE_CHECKING:
+    from .sparql_footprint import Footprint
 
 _CORE = {SH.minCount, SH.maxCount, SH.datatype, SH["or"], SH["in"], SH["class"], SH.minInclusive, SH.maxInclusive}
 _IGNORED = {RDF.type, RDFS.label, RDFS.comment, SH.severity, SH.message, SH.path, SH.targetClass, SH.property,
@@ -91,6 +93,7 @@ class CompiledValidator:
     properties: list[_PropertyCheck] = field(default_factory=list)
     sparql: list[_SparqlCheck] = field(default_factory=list)
     known: frozenset[str] = frozenset()  # every IRI the ontology says something about
+    alerts: dict[str, str] | None = None  # shape or constraint IRI -> gk:raisesAlert (None: read from the shapes)
 
     def validate(self, records: Sequence[PatientRecord]) -> dict[str, list[Finding]]:
         """Patient IRI -> findings, equal to :func:`guidekg.validate.validate_records`."""
@@ -108,6 +111,8 @@ class CompiledValidator:
             retry = self._run_sparql(easy, out)
             hard.extend(r for r in easy if r.iri in retry)
         if hard:
+            from .validate import validate_records  # pySHACL, imported only when a record needs it
+
             out.update(validate_records(hard))
         for findings in out.values():
             findings.sort(key=lambda f: (f.severity != "violation", f.path or "", f.message))
@@ -203,7 +208,11 @@ class CompiledValidator:
                         elif mine[key] is not None and str(mine[key]) != str(value):
                             mine[key] = None
         store.extend(quads)
-        alerts = _shape_alerts()
+        if self.alerts is None:
+            from .validate import _shape_alerts
+
+            self.alerts = dict(_shape_alerts())
+        alerts = self.alerts
         for check, candidates in plan:
             if not candidates:
                 continue
@@ -274,6 +283,8 @@ def _property_check(shapes: Graph, ontology: Graph, node: Node) -> _PropertyChec
     message = _one(shapes, node, SH.message)
     if not isinstance(path, URIRef) or message is None:
         raise UnsupportedShape(f"{node}: needs an IRI sh:path and one sh:message")
+    from .validate import _SEVERITY, _shape_alerts
+
     check = _PropertyCheck(str(node), str(path), _SEVERITY.get(str(_one(shapes, node, SH.severity) or SH.Violation), "violation"), str(message),
                            curie=curie(str(path)), alert=_shape_alerts().get(str(node)))
     if (n := _one(shapes, node, SH.minCount)) is not None:
@@ -322,6 +333,9 @@ def _sparql_constraint(shapes: Graph, shape: Node, constraint: Node) -> _SparqlC
     if not re.search(r"WHERE\s*\{\s*(BIND\s*\([^)]*\)\s*)*\$this\s", text):
         raise UnsupportedShape(f"{shape}: $this is not bound by the first triple pattern; pre-binding would differ")
     query = _prefixes(shapes, constraint) + "\n" + text.replace("$this", "?this")
+    from .sparql_footprint import footprint
+    from .validate import _SEVERITY
+
     severity = _SEVERITY.get(str(_one(shapes, shape, SH.severity) or SH.Violation), "violation")
     return _SparqlCheck(str(shape), str(constraint), severity, str(message), query, footprint(query))
 
@@ -345,12 +359,21 @@ def _compile(shapes: Graph, ontology: Graph) -> CompiledValidator:
     for other in ({SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target} & set(shapes.predicates())):
         raise UnsupportedShape(f"{curie(str(other))} targets are not compiled")
     compiled.known = frozenset(str(s) for s in ontology.subjects() if isinstance(s, URIRef))
+    from .validate import _shape_alerts
+
+    compiled.alerts = dict(_shape_alerts())
     return compiled
 
 
 @lru_cache(maxsize=1)
 def compile_validator() -> CompiledValidator | None:
     """The compiled shapes, or None when they use SHACL outside the compiled subset (use pySHACL)."""
+    from .kcache import snapshot
+
+    if (snap := snapshot()) is not None:
+        return snap.validator
+    from .validate import _shapes
+
     try:
         return _compile(_shapes(), resources.shared_graph("ontology", *resources.LOGIC_MODULES))
     except UnsupportedShape:
@@ -360,4 +383,8 @@ def compile_validator() -> CompiledValidator | None:
 def validate_fast(records: Sequence[PatientRecord]) -> dict[str, list[Finding]]:
     """Drop-in for :func:`guidekg.validate.validate_records`: compiled when possible, pySHACL otherwise."""
     compiled = compile_validator()
-    return compiled.validate(records) if compiled is not None else validate_records(records)
+    if compiled is not None:
+        return compiled.validate(records)
+    from .validate import validate_records
+
+    return validate_records(records)

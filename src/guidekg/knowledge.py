@@ -7,21 +7,43 @@ recommendation's text and evidence once, not once per patient. Parameters are bo
 
 from __future__ import annotations
 
-from functools import cache, cached_property, lru_cache
-from typing import Any
+from collections.abc import Callable
+from functools import cache, cached_property, lru_cache, wraps
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rdflib import Graph, URIRef
-from rdflib.plugins.sparql import prepareQuery
 
 from . import resources
-from .logic import Axioms, read_axioms
 from .namespaces import GK, curie
+
+if TYPE_CHECKING:
+    from .logic import Axioms
+
+T = TypeVar("T")
 
 
 @cache
 def prepared(name: str):
     """A parsed, reusable SPARQL query from ``queries/`` by name."""
+    from rdflib.plugins.sparql import prepareQuery  # the SPARQL parser costs ~0.1 s to import
+
     return prepareQuery(resources.query_text(name))
+
+
+def _memo(method: Callable[..., T]) -> Callable[..., T]:
+    """Per-instance memo (not functools.cache): it travels with the instance into the
+    compiled knowledge cache (:mod:`guidekg.kcache`), so a cached lookup costs nothing."""
+
+    @wraps(method)
+    def lookup(self: Knowledge, *args: str) -> T:
+        key = (method.__name__, *args)
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = method(self, *args)
+            return value
+
+    return lookup
 
 
 def _statement_order(statement: str) -> tuple[int, str]:
@@ -44,6 +66,35 @@ class Knowledge:
 
     def __init__(self, graph: Graph | None = None) -> None:
         self._graph = graph
+        self._memo: dict[tuple[str, ...], Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the graph (rebuilt on demand from the content on a miss)."""
+        if self._graph is not None:
+            raise TypeError("only the packaged knowledge is cached, not a Knowledge over a caller's graph")
+        return {k: v for k, v in self.__dict__.items() if k not in ("graph", "_graph")} | {"_graph": None}
+
+    def warm(self) -> None:
+        """Resolve every table a run looks up, so the cached instance never needs its graph:
+        each treatment and alert class's recommendations and alerts, every alert's details,
+        the plan tables, the labels."""
+        tables = self.plan_tables
+        _ = self.version, self.treatment_classes, self.alert_classes
+        for cls in sorted(self.treatment_classes):
+            self.recommendations(cls)
+            self.class_alerts(cls)
+        alerts = set(self.alert_classes)
+        for cls in sorted(self.alert_classes | self.treatment_classes):
+            alerts.update(self.class_alerts(cls))
+        alerts.update(tables.shapes_by_alert)
+        alerts.update(item.iri for item in tables.items.values() if item.kind == "alert")
+        for verdict in tables.verdicts.values():
+            if verdict.alert:
+                alerts.add(verdict.alert)
+        for alert in sorted(alerts):
+            self.alert(alert)
+        for item in sorted(tables.items):
+            self.evidence(item)
 
     @cached_property
     def graph(self) -> Graph:
@@ -51,6 +102,8 @@ class Knowledge:
 
     @cached_property
     def axioms(self) -> Axioms:
+        from .logic import read_axioms
+
         return read_axioms(resources.shared_graph("ontology", *resources.LOGIC_MODULES))
 
     @cached_property
@@ -81,7 +134,7 @@ class Knowledge:
         result = self.graph.query(prepared(query), initBindings={k: URIRef(v) for k, v in bindings.items()})
         return [{str(k): row[k] for k in result.vars} for row in result]
 
-    @cache
+    @_memo
     def evidence(self, item: str) -> tuple[dict[str, Any], ...]:
         out = []
         for row in self._rows("item_evidence", item=item):
@@ -91,7 +144,7 @@ class Knowledge:
                         "listed_in_source": _py(row["listed"])})
         return tuple(out)
 
-    @cache
+    @_memo
     def action(self, item: str) -> dict[str, Any]:
         labels: list[str] = []
         codes: list[dict[str, str]] = []
@@ -108,7 +161,7 @@ class Knowledge:
         label = "; ".join(labels)
         return {"label": f"avoid: {label}" if intent == "avoid" else label, "intent": intent, "codes": codes}
 
-    @cache
+    @_memo
     def recommendations(self, cls: str) -> tuple[dict[str, Any], ...]:
         out = []
         for row in self._rows("class_recommendations", **{"class": cls}):
@@ -124,11 +177,11 @@ class Knowledge:
             })
         return tuple(out)
 
-    @cache
+    @_memo
     def class_alerts(self, cls: str) -> tuple[str, ...]:
         return tuple(str(row["alert"]) for row in self._rows("class_alerts", **{"class": cls}))
 
-    @cache
+    @_memo
     def alert(self, alert: str) -> dict[str, Any]:
         rows = self._rows("alert_details", alert=alert)
         row = rows[0] if rows else {}
@@ -142,5 +195,8 @@ class Knowledge:
 
 @lru_cache(maxsize=1)
 def knowledge() -> Knowledge:
-    """The shared, read-only guideline knowledge."""
-    return Knowledge()
+    """The shared, read-only guideline knowledge (from the compiled knowledge cache when on)."""
+    from .kcache import snapshot
+
+    snap = snapshot()
+    return snap.knowledge if snap is not None else Knowledge()

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rdflib import RDF, URIRef, Variable
 from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, Path, SequencePath
-from rdflib.plugins.sparql import prepareQuery
-from rdflib.plugins.sparql.algebra import translateGroupGraphPattern
-from rdflib.plugins.sparql.parserutils import CompValue
+
+if TYPE_CHECKING:  # rdflib's SPARQL package is imported on use: unpickling a Footprint must not pay ~0.1 s for it
+    from rdflib.plugins.sparql.parserutils import CompValue
 
 _CONJUNCTIVE = {"SelectQuery": ("p",), "Project": ("p",), "Distinct": ("p",), "Reduced": ("p",), "Slice": ("p",),
                 "OrderBy": ("p",), "ToMultiSet": ("p",), "Extend": ("p",), "Filter": ("p",), "Join": ("p1", "p2"),
@@ -42,6 +43,8 @@ class Footprint:
 
 def _nodes(value: object) -> Iterator[CompValue]:
     """Every algebra node below ``value``, filter expressions (EXISTS) included."""
+    from rdflib.plugins.sparql.algebra import translateGroupGraphPattern
+    from rdflib.plugins.sparql.parserutils import CompValue
     if isinstance(value, CompValue):
         yield value
         if value.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
@@ -88,6 +91,7 @@ def _predicates(algebra: CompValue) -> frozenset[str] | None:
 
 
 def _required(node: object, focus: Variable) -> Iterator[tuple[str, str | None]]:
+    from rdflib.plugins.sparql.parserutils import CompValue
     if not isinstance(node, CompValue):
         return
     if node.name == "BGP":
@@ -103,5 +107,7 @@ def _required(node: object, focus: Variable) -> Iterator[tuple[str, str | None]]
 
 def footprint(query: str, focus: str = "this") -> Footprint:
     """The predicates ``query`` can read and the facts every solution's ``?focus`` must have."""
+    from rdflib.plugins.sparql import prepareQuery
+
     algebra = prepareQuery(query).algebra
     return Footprint(_predicates(algebra), tuple(sorted(set(_required(algebra, Variable(focus))), key=str)))

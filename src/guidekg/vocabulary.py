@@ -38,7 +38,11 @@ class Vocabulary:
 
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
-    """The input vocabulary, read once from the packaged content."""
+    """The input vocabulary, read once from the packaged content (or the knowledge cache)."""
+    from .kcache import snapshot
+
+    if (snap := snapshot()) is not None:
+        return snap.vocabulary
     columns: dict[str, Column] = {}
     mapping = resources.data_dir("ontology") / "mappings" / "casesheet.csv"
     with mapping.open(encoding="utf-8", newline="") as handle:

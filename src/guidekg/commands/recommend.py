@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from ..recommend import exit_code, recommend
 from .common import add_reasoner, write_output
 
-FORMATS = ("table", "json", "ndjson", "turtle", "jsonld", "fhir")
+FORMATS = ("table", "json", "ndjson", "parquet", "turtle", "jsonld", "fhir")
 
 
 def add_parser(sub):
@@ -22,12 +21,45 @@ def add_parser(sub):
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for --format ndjson (default 1)")
     p.add_argument("--chunk-size", type=int, default=2000, metavar="N", help="patients per chunk for --format ndjson")
+    p.add_argument("--compact", action="store_true",
+                   help="ndjson: one small row per patient (ids, verdicts), texts and evidence written once to OUT.dict.json "
+                        "(parquet is always compact; needs --out)")
     return p
+
+
+def _run_compact(args) -> int:
+    """Compact NDJSON or Parquet rows to --out, the dictionary beside them (OUT.dict.json)."""
+    from ..batch import run_batch
+    from ..export.compact import dictionary_path, new_dictionary, write_dictionary
+    from ..knowledge import knowledge
+
+    if not args.out:
+        raise ValueError(f"--format {args.format}{' --compact' if args.compact else ''} writes two files: give --out PATH")
+    progress = sys.stderr if sys.stderr.isatty() else None
+    dictionary = new_dictionary()
+    options = dict(reasoner=args.reasoner, explain=args.explain, workers=args.workers, chunk_size=args.chunk_size,
+                   progress=progress, dictionary=dictionary)
+    if args.format == "parquet":
+        from ..export.parquet import ParquetSink
+
+        sink = ParquetSink(args.out)
+        try:
+            summary = run_batch(args.inputs, sink, **options)
+        finally:
+            sink.close()
+    else:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            summary = run_batch(args.inputs, handle, **options)
+    write_dictionary(dictionary_path(args.out), dictionary, knowledge().version)
+    sys.stderr.write(summary.line() + "\n")
+    return summary.exit_code
 
 
 def _run_ndjson(args) -> int:
     from ..batch import run_batch
 
+    if args.compact:
+        return _run_compact(args)
     progress = sys.stderr if sys.stderr.isatty() else None
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
@@ -43,6 +75,12 @@ def _run_ndjson(args) -> int:
 def run(args) -> int:
     if args.format == "ndjson":
         return _run_ndjson(args)
+    if args.format == "parquet":
+        return _run_compact(args)
+    if args.compact:
+        raise ValueError("--compact applies to --format ndjson (and parquet, which is always compact)")
+    from ..recommend import exit_code, recommend
+
     results = recommend(args.inputs, reasoner=args.reasoner, explain=args.explain)
     if args.format == "json":
         from ..export.json import render_json

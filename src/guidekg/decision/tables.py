@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rdflib import Graph
-from rdflib.plugins.sparql import prepareQuery
 
 from .. import resources
 from ..namespaces import GK
@@ -86,6 +85,8 @@ class PlanTables:
 
 
 def _run(graph: Graph, name: str) -> list[dict[str, Any]]:
+    from rdflib.plugins.sparql import prepareQuery  # imported on demand: the compiled knowledge cache skips it
+
     result = graph.query(prepareQuery(resources.query_text(name)))
     return [{str(k): (None if row[k] is None else row[k]) for k in result.vars} for row in result]
 

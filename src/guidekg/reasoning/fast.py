@@ -131,7 +131,7 @@ class FastReasoner:
     name = "fast"
 
     def __init__(self, tbox: Graph | None = None, cache_size: int = CACHE_SIZE) -> None:
-        self._tbox = tbox if tbox is not None else resources.shared_graph("ontology", *resources.LOGIC_MODULES)
+        self._tbox = tbox  # None: the packaged logic modules (from the compiled knowledge cache when on)
         self._cache: OrderedDict[AbstractKey, frozenset[str] | None] = OrderedDict()
         self._cache_size = cache_size
         self._class_sets: dict[frozenset[str], frozenset[str]] = {}
@@ -140,6 +140,12 @@ class FastReasoner:
 
     @cached_property
     def evaluator(self) -> Evaluator:
+        if self._tbox is None:
+            from ..kcache import snapshot
+
+            if (snap := snapshot()) is not None:
+                return Evaluator(snap.axioms)
+            return Evaluator(read_axioms(resources.shared_graph("ontology", *resources.LOGIC_MODULES)))
         return Evaluator(read_axioms(self._tbox))
 
     @cached_property

@@ -1,0 +1,106 @@
+"""The compiled knowledge cache (guidekg.kcache): built once, keyed by content, never stale.
+
+Regression for issue 16 ("one patient through the CLI takes 2.6 s, mostly loading the
+ontology and shapes"): the CLI now reads a pickled snapshot keyed by the content hash. These
+tests run the real CLI in subprocesses on a copy of the project, so editing the copy's
+ontology proves the cache is rebuilt and the answer follows the edit; no timing is asserted
+(the machine is shared), the import test pins what start-up must not load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ONE = "EX01-left-ras-wt"
+
+
+def _copy_project(tmp: Path) -> Path:
+    project = tmp / "project"
+    for kind in ("ontology", "shapes", "queries", "examples"):
+        shutil.copytree(ROOT / kind, project / kind)
+    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    return project
+
+
+def _one_patient(tmp: Path) -> Path:
+    lines = (ROOT / "examples" / "patients.csv").read_text(encoding="utf-8").splitlines()
+    row = next(line for line in lines[1:] if line.startswith(ONE + ","))
+    path = tmp / "one.csv"
+    path.write_text(lines[0] + "\n" + row + "\n", encoding="utf-8")
+    return path
+
+
+def _run(project: Path, cache: Path | str, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(project / "src"), GUIDEKG_CACHE=str(cache))
+    return subprocess.run([sys.executable, "-m", "guidekg.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=300, cwd=project)
+
+
+def _pickles(cache: Path) -> list[Path]:
+    return sorted(cache.glob("knowledge-*.pickle"))
+
+
+def test_cache_is_built_once_reused_and_rebuilt_when_the_content_changes(tmp_path):
+    project, cache, one = _copy_project(tmp_path), tmp_path / "cache", _one_patient(tmp_path)
+    first = _run(project, cache, "recommend", str(one), "--format", "json")
+    assert first.returncode in (0, 1), first.stderr
+    [built] = _pickles(cache)
+    stamp = built.stat().st_mtime_ns
+
+    again = _run(project, cache, "recommend", str(one), "--format", "json")
+    assert again.stdout == first.stdout
+    assert _pickles(cache) == [built] and built.stat().st_mtime_ns == stamp  # read, not rebuilt
+
+    label = json.loads(first.stdout)[0]["recommendations"][0]["label"]
+    opening = label.split(" only when")[0]
+    edited = False
+    for ttl in (project / "ontology").glob("*.ttl"):
+        text = ttl.read_text(encoding="utf-8")
+        if opening in text:
+            ttl.write_text(text.replace(opening, "EDITED " + opening), encoding="utf-8")
+            edited = True
+    assert edited, f"the recommendation text {opening!r} was not found in the copied ontology"
+
+    changed = _run(project, cache, "recommend", str(one), "--format", "json")
+    assert changed.returncode in (0, 1), changed.stderr
+    [rebuilt] = _pickles(cache)
+    assert rebuilt != built  # a new key; the stale file is gone
+    labels = [r["label"] for r in json.loads(changed.stdout)[0]["recommendations"]]
+    assert any(text.startswith("EDITED " + opening) for text in labels)
+
+
+def test_cached_answers_equal_uncached_answers_for_every_example(tmp_path):
+    examples = str(ROOT / "examples" / "patients.csv")
+    cache = tmp_path / "cache"
+    cold = _run(ROOT, "off", "recommend", examples, "--format", "json", "--explain")
+    build = _run(ROOT, cache, "recommend", examples, "--format", "json", "--explain")
+    warm = _run(ROOT, cache, "recommend", examples, "--format", "json", "--explain")
+    assert cold.stdout and json.loads(cold.stdout) == json.loads(build.stdout) == json.loads(warm.stdout)
+    assert not list(tmp_path.glob("off*")) and len(_pickles(cache)) == 1
+
+
+def test_single_patient_start_up_imports_no_heavy_library(tmp_path):
+    """pySHACL, owlready2, FastAPI, networkx and rdflib's SPARQL parser are not imported for
+    one patient once the cache exists (they were ~1 s of the 2.6 s start-up)."""
+    one, cache = _one_patient(tmp_path), tmp_path / "cache"
+    assert _run(ROOT, cache, "recommend", str(one), "--format", "json").returncode in (0, 1)
+    probe = ("import sys; from guidekg.cli import main; main(['recommend', sys.argv[1], '--format', 'json']);"
+             "heavy = ('pyshacl', 'owlready2', 'fastapi', 'networkx', 'rdflib.plugins.sparql', 'pyarrow', 'pyspark');"
+             "print(json.dumps([m for m in heavy if m in sys.modules]), file=sys.stderr)")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), GUIDEKG_CACHE=str(cache))
+    done = subprocess.run([sys.executable, "-c", "import json;" + probe, str(one)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == []
+
+
+def test_cache_can_be_turned_off(tmp_path):
+    one = _one_patient(tmp_path)
+    done = _run(ROOT, "off", "recommend", str(one), "--format", "json")
+    assert done.returncode in (0, 1) and json.loads(done.stdout)[0]["patient"] == ONE
+    assert not (ROOT / "off").exists()
