@@ -77,7 +77,9 @@ def _bullets(items: list[str]) -> str:
 def status_card(result: dict[str, Any], page: dict[str, str]) -> dict[str, Any] | None:
     """An explanatory card when the record could not be assessed (invalid or contradictory)."""
     if result["status"] == "invalid":
-        findings = [f"{v.get('message')}" + (f" ({v['path']})" if v.get("path") else "") for v in result.get("validation", [])]
+        # Violations first: they are why the record cannot be assessed; warnings and notes follow.
+        ordered = sorted(result.get("validation", []), key=lambda v: v.get("severity") != "violation")
+        findings = [f"{v.get('message')}" + (f" ({v['path']})" if v.get("path") else "") for v in ordered]
         return card("guidekg cannot assess this patient: " + (findings[0] if findings else "invalid record"), "warning",
                     "No guideline advice was computed because the record is invalid:\n\n" + _bullets(findings or ["invalid record"]),
                     [page])
