@@ -16,7 +16,7 @@ from . import __version__
 from .ingest import InputError
 from .reasoning import ReasonerUnavailable
 
-COMMANDS = ("recommend", "validate", "query", "review", "pathway", "serve", "push")
+COMMANDS = ("recommend", "validate", "query", "review", "pathway", "serve", "push", "mutate")
 
 
 def build_parser() -> argparse.ArgumentParser:

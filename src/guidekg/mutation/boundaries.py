@@ -134,6 +134,13 @@ class BoundaryCase:
     expected: frozenset[str]  # defined classes
 
 
+def _rename(record: PatientRecord, pid: str) -> None:
+    record.patient_id = pid
+    record.iri = patient_iri(pid)
+    if str(GK.patientId) in record.facts:
+        record.facts[str(GK.patientId)] = [Literal(pid, datatype=XSD.string)]
+
+
 def _with(base: PatientRecord, prop: str, value: Literal, name: str) -> PatientRecord:
     record = PatientRecord(name, patient_iri(name), SourceRef("boundary case", name))
     for p, values in base.facts.items():
@@ -171,8 +178,7 @@ def ontology_cases(ax: Axioms, bases: Iterable[PatientRecord], per_threshold: in
         if not found:
             unwitnessed.append(t)
     for i, case in enumerate(cases):  # unique ids across the corpus
-        case.record.patient_id = f"boundary-{i}"
-        case.record.iri = patient_iri(f"boundary-{i}")
+        _rename(case.record, f"boundary-{i}")
     return cases, unwitnessed
 
 
@@ -204,6 +210,7 @@ def shape_cases(shapes: Graph, base: PatientRecord) -> list[ShapeCase]:
         for x in (bound - 1, bound, bound + 1):
             name = f"shape-{len(cases)}"
             record = _with(base, path, as_literal(x, datatype), name)
+            _rename(record, name)
             ok = all(FACETS[f](x, b) for _, p, f, b in bounds if p == path)
             cases.append(ShapeCase(f"{curie(shape)} {curie(facet)} {bound}: {x}", record, path, not ok))
     return cases

@@ -30,12 +30,25 @@ def reset() -> None:
     base._INSTANCES.clear()
 
 
+def reset_shapes() -> None:
+    """Forget what is computed from the shapes only (the reasoner and knowledge stay)."""
+    resources._parsed.cache_clear()
+    fastvalidate.compile_validator.cache_clear()
+    validate._shapes.cache_clear()
+    validate._shape_alerts.cache_clear()
+
+
 @contextmanager
 def using(graphs: Mapping[tuple[str, str], Graph]) -> Iterator[None]:
-    """Run the block with these ``(kind, file) -> graph`` replacements, then restore the originals."""
+    """Run the block with these ``(kind, file) -> graph`` replacements, then restore the originals.
+
+    Only shapes replacements are cheap (the ontology-derived caches stay); any ontology
+    replacement clears every cache.
+    """
+    clear = reset_shapes if all(kind == "shapes" for kind, _ in graphs) else reset
     with resources.overridden(graphs):
-        reset()
+        clear()
         try:
             yield
         finally:
-            reset()
+            clear()

@@ -46,6 +46,7 @@ class Case:
 def record_from_facts(pid: str, facts: dict[str, Any], defaults: bool = True) -> PatientRecord:
     """A record from gk local names -> value (str = gk individual, bool/int/float = literal, list = several)."""
     record = PatientRecord(pid, patient_iri(pid), SourceRef("expectation corpus", pid))
+    record.add(str(GK.patientId), Literal(pid, datatype=XSD.string))
     for prop, value in facts.items():
         if value is None:
             continue
