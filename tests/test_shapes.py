@@ -552,3 +552,9 @@ def test_compiled_equals_pyshacl_on_every_case_of_this_file(graphs):
         fast, reference = run(graphs, facts), run_pyshacl(graphs, facts)
         assert fast.findings == reference.findings, facts
         assert fast.conforms == reference.conforms, facts
+
+
+def test_patient_id_must_be_a_plain_string(graphs):
+    """Pins sh:datatype xsd:string on gk:patientId (the mutation run leaves ill-typed values to this file)."""
+    assert (GK.patientId, VIOLATION) in run(graphs, patient(patientId=7)).findings
+    assert (GK.patientId, VIOLATION) not in run(graphs, patient(patientId="P01")).findings

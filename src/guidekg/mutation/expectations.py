@@ -10,6 +10,7 @@ Files (``tests/data/expected/`` of a checkout):
   ``"consistent": false``.
 * ``safety.json``: ``{"base": facts, "cases": {id: {"facts": overrides, "alerts": {id: severity}}}}``,
   one case per clause of each safety shape.
+* ``data-errors.json``: the same shape, one bad record per constraint of each data shape (``"status": "invalid"``).
 
 Comparison is exact for every key an entry has, and only those keys: a file that does not
 know about a field (a plan verdict) does not fail because the output has it.
@@ -44,9 +45,11 @@ class Case:
 
 
 def record_from_facts(pid: str, facts: dict[str, Any], defaults: bool = True) -> PatientRecord:
-    """A record from gk local names -> value (str = gk individual, bool/int/float = literal, list = several)."""
+    """A record from gk local names -> value (str = gk individual, ``date:``/``str:`` prefixed = xsd:date/xsd:string,
+    bool/int/float = literal, list = several, None = absent; ``patientId`` given replaces the generated one)."""
     record = PatientRecord(pid, patient_iri(pid), SourceRef("expectation corpus", pid))
-    record.add(str(GK.patientId), Literal(pid, datatype=XSD.string))
+    if "patientId" not in facts:
+        record.add(str(GK.patientId), Literal(pid, datatype=XSD.string))
     for prop, value in facts.items():
         if value is None:
             continue
@@ -59,6 +62,8 @@ def record_from_facts(pid: str, facts: dict[str, Any], defaults: bool = True) ->
                 term = Literal(str(item), datatype=XSD.decimal)
             elif isinstance(item, str) and item.startswith("date:"):
                 term = Literal(item[5:], datatype=XSD.date)
+            elif isinstance(item, str) and item.startswith("str:"):
+                term = Literal(item[4:], datatype=XSD.string)
             else:
                 term = URIRef(GK[item])
             record.add(str(GK[prop]), term)

@@ -89,9 +89,10 @@ def build_corpus(folder: Path = EXPECTED_DIR) -> Corpus:
     from ..knowledge import knowledge
 
     content.reset()
-    cases = example_cases(folder) + constructed_cases("conformance", folder) + constructed_cases("safety", folder)
+    cases = (example_cases(folder) + constructed_cases("conformance", folder) + constructed_cases("safety", folder)
+             + constructed_cases("data-errors", folder))
     kb = knowledge()
-    bases = [c.record for c in cases if c.source != "safety" and c.expect.get("consistent", True) and c.expect.get("status", "ok") == "ok"]
+    bases = [c.record for c in cases if c.source in ("examples", "conformance") and c.expect.get("consistent", True) and c.expect.get("status", "ok") == "ok"]
     for case in cases:
         if "status" in case.expect:  # through the pipeline the status says it (two ECOG values are invalid, not contradictory)
             case.expect.pop("consistent", None)
