@@ -10,6 +10,8 @@ Files (``tests/data/expected/`` of a checkout):
   ``"consistent": false``.
 * ``safety.json``: ``{"base": facts, "cases": {id: {"facts": overrides, "alerts": {id: severity}}}}``,
   one case per clause of each safety shape.
+  ``shacl_alerts`` (same form) compares the shapes' own alert findings whatever the status, so a
+  contradictory or invalid record still pins each clause of a safety shape.
 * ``data-errors.json``: the same shape, one bad record per constraint of each data shape (``"status": "invalid"``).
 
 Comparison is exact for every key an entry has, and only those keys: a file that does not
@@ -30,7 +32,7 @@ from ..model import PatientRecord, SourceRef
 from ..namespaces import GK, curie, patient_iri
 
 EXPECTED_DIR = Path(__file__).resolve().parents[3] / "tests" / "data" / "expected"
-COMPARED = ("status", "treatment_classes", "alerts", "plan", "classes", "consistent")
+COMPARED = ("status", "treatment_classes", "alerts", "plan", "classes", "consistent", "shacl_alerts")
 
 
 @dataclass

@@ -55,6 +55,7 @@ class MutationReport:
     equivalent: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     corpus_size: int = 0
+    generated: set[str] = field(default_factory=set)
 
     def by_status(self, status: str) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -65,9 +66,10 @@ class MutationReport:
 
     @property
     def stale_equivalents(self) -> list[str]:
-        """Listed as equivalent but killed or no longer generated: the list needs pruning."""
+        """Listed as equivalent but killed (among the mutants run) or no longer generated: the list needs pruning."""
         survived = {o.mutant.key for o in self.by_status("survived")}
-        return sorted(k for k in self.equivalent if k not in survived)
+        ran = {o.mutant.key for o in self.outcomes}
+        return sorted(k for k in self.equivalent if k not in self.generated or (k in ran and k not in survived))
 
     def summary(self) -> dict[str, Any]:
         survived = self.by_status("survived")
@@ -143,11 +145,17 @@ def evaluate(corpus: Corpus, kb: Knowledge, engine: Any, validator: Callable | N
     """Assess every case; (case, mismatches) for each case whose answer differs from its expectation."""
     from ..recommend import assess
 
+    from ..fastvalidate import validate_fast
+
     decision = kb.treatment_classes | kb.alert_classes
     results = assess(corpus.records, reasoner=engine, kb=kb, validator=validator)
+    direct = [c.record for c in corpus.cases if "shacl_alerts" in c.expect]
+    shacl = (validator or validate_fast)(direct) if direct else {}
     failures = []
     for case, result in zip(corpus.cases, results, strict=True):
         got = observed(result, decision)
+        if case.record.iri in shacl:
+            got["shacl_alerts"] = {curie(f.alert): f.severity for f in shacl[case.record.iri] if f.alert}
         if case.source == "boundary":
             got["classes"] = sorted(curie(c) for c in result.classes if c in defined)
         problems = mismatches(case.expect, got)
@@ -179,13 +187,15 @@ def run(select: Callable[[Mutant], bool] | None = None, folder: Path = EXPECTED_
     started = time.perf_counter()
     corpus = build_corpus(folder)
     base = baseline(corpus)
-    failing = evaluate(corpus, base.kb, base.engine, lambda _: base.shacl, base.defined)
+    failing = evaluate(corpus, base.kb, base.engine, lambda records: {r.iri: base.shacl[r.iri] for r in records}, base.defined)
     if failing:
         case, problems = failing[0]
         raise RuntimeError(f"the unmutated content fails its own expectations ({len(failing)} cases), first: {case.name}: {problems}")
     ontology, shapes, context = _original_graphs()
     report = MutationReport(equivalent=load_equivalents(equivalents), corpus_size=len(corpus.cases))
-    for mutant in generate(ontology, shapes, context):
+    mutants = generate(ontology, shapes, context)
+    report.generated = {m.key for m in mutants}
+    for mutant in mutants:
         if select is not None and not select(mutant):
             continue
         original = ontology.get(mutant.file[1]) if mutant.file[0] == "ontology" else shapes[mutant.file[1]]
@@ -212,7 +222,7 @@ def _one(mutant: Mutant, original, corpus: Corpus, base: Baseline, context) -> O
             logic += resources.shared_graph("ontology", *(m for m in resources.LOGIC_MODULES if m != mutant.file[1]))
             logic += mutated
             failures = evaluate(corpus, _MutantKnowledge(base.kb, read_axioms(logic)), FastReasoner(logic),
-                                lambda _: base.shacl, base.defined)
+                                lambda records: {r.iri: base.shacl[r.iri] for r in records}, base.defined)
         else:
             with content.using({mutant.file: mutated}):
                 from ..fastvalidate import compile_validator
