@@ -143,9 +143,8 @@ class Baseline:
 
 def evaluate(corpus: Corpus, kb: Knowledge, engine: Any, validator: Callable | None, defined: frozenset[str]) -> list[tuple[Case, list[str]]]:
     """Assess every case; (case, mismatches) for each case whose answer differs from its expectation."""
-    from ..recommend import assess
-
     from ..fastvalidate import validate_fast
+    from ..recommend import assess
 
     decision = kb.treatment_classes | kb.alert_classes
     results = assess(corpus.records, reasoner=engine, kb=kb, validator=validator)
