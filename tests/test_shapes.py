@@ -518,10 +518,12 @@ def test_every_named_shape_has_label_and_comment():
             assert g.value(shape, RDFS.comment) is not None, shape
 
 
-def test_bevacizumab_threshold_is_42_days_in_the_shape():
-    g = Graph().parse(ROOT / "shapes" / "safety.ttl", format="turtle")
-    comment = str(g.value(GK.Shape_BevacizumabSurgeryInterval, RDFS.comment))
-    assert "28 days" in comment and "42" in comment
+def test_bevacizumab_threshold_is_42_days_not_the_28_day_label_minimum(graphs):
+    """Behaviour, not comment text: 28 days (the US label minimum) still fires; 42 (the source's 6 weeks) passes."""
+    last = dt.date(2026, 3, 1)
+    for days, fires in ((28, True), (41, True), (42, False)):
+        report = _bev(graphs, last, last + dt.timedelta(days=days))
+        assert (BEV in report.findings) == fires, days
 
 
 @pytest.mark.parametrize("facts", [
