@@ -9,10 +9,21 @@ from __future__ import annotations
 import pytest
 
 from guidekg.mutation import run
+from guidekg.mutation.run import baseline, build_corpus, evaluate
 
 
 def _only(*fragments: str):
     return lambda m: any(f in m.key for f in fragments)
+
+
+def test_the_content_meets_every_expectation_of_the_corpus():
+    """Examples, conformance, safety (also on contradictory/invalid records), data errors and the
+    generated boundary cases, through the real pipeline: the corpus the mutation run uses."""
+    corpus = build_corpus()
+    base = baseline(corpus)
+    failures = evaluate(corpus, base.kb, base.engine, None, base.defined)
+    assert [(case.name, problems) for case, problems in failures] == []
+    assert {c.source for c in corpus.cases} >= {"examples", "conformance", "safety", "data-errors", "boundary", "shape-boundary"}
 
 
 @pytest.mark.slow
