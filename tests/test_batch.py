@@ -37,6 +37,7 @@ def test_shapes_compile():
     assert compiled.properties and compiled.sparql
 
 
+@pytest.mark.slow
 def test_compiled_validator_equals_pyshacl_on_examples(tmp_path):
     from conftest import ROOT
 

@@ -54,6 +54,7 @@ def test_fast_reasoner_contradictions(fast, case):
     assert not verdict.consistent and verdict.conflicts
 
 
+@pytest.mark.slow
 @pytest.mark.hermit
 def test_hermit_agrees_on_every_case_and_isolates_contradictions(fast, hermit):
     """One HermiT run over all cases (contradictory ones mixed in): same answers as alone."""
