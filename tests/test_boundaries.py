@@ -88,16 +88,18 @@ def test_oracle_facet_table(facet, bound, inside, outside):
 
 
 def test_oracle_does_not_use_the_engines_facet_code(monkeypatch):
-    """A planted minExclusive-as->= in logic.literal_in_range cannot leak into the expected side."""
+    """A planted bug in logic.literal_in_range (here: every value in every range) cannot reach the expected side."""
     import guidekg.logic as logic
+    from guidekg.namespaces import GK
 
     monkeypatch.setattr(logic, "literal_in_range", lambda *a, **k: True)
     oracle = Oracle(knowledge().axioms)
-    record = constructed_cases("conformance")[0].record
-    facts = dict(record.facts)
-    facts[str(next(iter(oracle.atoms)).prop)] = [Literal(-1000, datatype=XSD.integer)]
-    oracle.classes(facts)  # runs without touching literal_in_range's answer for data ranges
-    assert all(not k.startswith("urn:guidekg:boundary-mark") for k in record.facts)
+    facts = dict(constructed_cases("conformance")[0].record.facts)
+    facts[str(GK.age)] = [Literal(90, datatype=XSD.integer)]  # >= 76: not triplet-eligible, fit for a doublet
+    classes = oracle.classes(facts)
+    assert str(GK.TripletEligible) not in classes and str(GK.TripletIneligibleButFit) in classes
+    facts[str(GK.age)] = [Literal(60, datatype=XSD.integer)]
+    assert str(GK.TripletEligible) in oracle.classes(facts)
 
 
 def test_shape_bounds_through_the_compiled_validator():
