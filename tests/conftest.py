@@ -1,4 +1,4 @@
-"""Shared fixtures: one reasoner instance per engine per session."""
+"""Shared fixtures: one reasoner instance per engine per session, one set of random draws."""
 
 from __future__ import annotations
 
@@ -24,3 +24,12 @@ def hermit():
     if not HAS_JAVA:
         pytest.skip("Java is not installed: HermiT cannot run")
     return get_reasoner("hermit")
+
+
+@pytest.fixture(scope="session")
+def drawn_patients():
+    """The derandomized hypothesis draws of test_equivalence, drawn once per session and shared
+    by the tests that compare engines on them (read-only: never modify a record)."""
+    from test_equivalence import COUNT, _draw_patients
+
+    return _draw_patients(COUNT)

@@ -106,3 +106,15 @@ def test_unterminated_quote_loses_only_its_own_line(streaming, tmp_path):
         got = [(r.record.patient_id, r.status, r.validation[0].message if r.validation else "") for r in recommend([source])]
     assert [(p, s) for p, s, _ in got] == [("line-2", "invalid"), ("B2", "ok"), ("B3", "ok")]
     assert "quoted field is not closed" in got[0][2]
+
+
+def test_row_with_too_few_fields_is_invalid_and_named(tmp_path):
+    """A short row (a field lost) must not be read as valid with the tail columns silently empty."""
+    header = (BAD / "ragged.csv").read_text(encoding="utf-8").splitlines()[0]
+    path = tmp_path / "short.csv"
+    path.write_text(header + "\nS1,60,rectum,bilobar,non-resectable,MSS,wildtype,wildtype,wildtype,1,pre-treatment\n"
+                    "S2,61,rectum,bilobar,non-resectable,MSS,wildtype,wildtype,wildtype,1,pre-treatment,no\n", encoding="utf-8")
+    results = recommend([path])
+    assert [r.status for r in results] == ["invalid", "ok"]
+    assert "11 fields but the header has 12" in results[0].validation[0].message
+    assert ":2" in str(results[0].record.source) or "line 2" in results[0].validation[0].message or ":2" in results[0].validation[0].message

@@ -37,6 +37,7 @@ def test_shapes_compile():
     assert compiled.properties and compiled.sparql
 
 
+@pytest.mark.slow
 def test_compiled_validator_equals_pyshacl_on_examples(tmp_path):
     from conftest import ROOT
 
@@ -44,6 +45,7 @@ def test_compiled_validator_equals_pyshacl_on_examples(tmp_path):
     assert _compare_validation(records) > 0
 
 
+@pytest.mark.slow
 def test_compiled_validator_equals_pyshacl_on_random_patients(tmp_path):
     # pySHACL (the reference) needs ~0.4 s a patient on these shapes, so the sample stays small
     path = write_cohort(tmp_path / "cohort.csv", 250, seed=7)

@@ -148,13 +148,13 @@ def test_memo_equals_reference_computation(fast, facts_list):
         assert memo.conflicts == reference.conflicts
 
 
-def test_compiled_equals_reference_on_the_drawn_patients():
+def test_compiled_equals_reference_on_the_drawn_patients(drawn_patients):
     """The generated classifier and the memo against the AST-walking reference, on the same
     2,000 draws the HermiT comparison uses (no JVM: runs on every commit in seconds)."""
     from guidekg.reasoning.fast import FastReasoner
 
     engine = FastReasoner(cache_size=0)
-    for record in _draw_patients(COUNT):
+    for record in drawn_patients:
         fast, reference = engine.realize_one(record), engine.realize_uncached(record)
         assert (fast.consistent, fast.classes, fast.conflicts) == (reference.consistent, reference.classes, reference.conflicts), record.patient_id
 
@@ -168,10 +168,10 @@ def test_generated_classifier_is_one_pass_for_patients():
     assert compiled.source.count("    if ") == len(AXIOMS.definitions)
 
 
-def test_strategy_reaches_every_branch():
+def test_strategy_reaches_every_branch(drawn_patients):
     """The same 2,000 draws the HermiT comparison uses (a smaller sample was flaky across
     hypothesis versions: derandomized draws differ, and contradictions are rare on purpose)."""
-    patients = _draw_patients(COUNT)
+    patients = drawn_patients
     assert len({str(v) for r in patients for vs in r.facts.values() for v in vs}) > 80
     from guidekg.reasoning.fast import FastReasoner
 
@@ -182,8 +182,8 @@ def test_strategy_reaches_every_branch():
 
 @pytest.mark.slow
 @pytest.mark.hermit
-def test_fast_equals_hermit_on_random_patients(fast, hermit):
-    patients = _draw_patients(COUNT)
+def test_fast_equals_hermit_on_random_patients(fast, hermit, drawn_patients):
+    patients = drawn_patients
     assert len(patients) >= COUNT
     actual = fast.realize(patients)
     # Every patient gets HermiT's own verdict (HermitReasoner runs suspected clashes alone and

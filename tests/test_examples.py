@@ -1,4 +1,4 @@
-"""The bundled examples: every patient gets the answer the README table documents."""
+"""The bundled examples: every patient gets exactly the hand-reviewed answer (tests/data/expected/examples.json)."""
 
 from __future__ import annotations
 
@@ -12,37 +12,15 @@ from rdflib import RDF
 
 from guidekg.cli import main
 from guidekg.knowledge import knowledge
+from guidekg.mutation.expectations import COMPARED, example_expectations, mismatches, observed
 from guidekg.namespaces import GK, curie
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
-# patient -> (status, first-line or key classes that must be present, alerts that must be present)
-EXPECTED = {
-    "EX01-left-ras-wt": ("ok", {"gk:DoubletPlusAntiEGFR", "gk:SystemicTherapyFirst", "gk:DeferPrimaryTreatment"}, set()),
-    "EX02-msi-high": ("ok", {"gk:ImmunotherapyFirstLine"}, {"gk:Alert_ConfirmRectalMSIH"}),
-    "EX03-kras-mutant-fit": ("ok", {"gk:TripletPlusBevacizumab"}, set()),
-    "EX04-braf-v600e-older": ("ok", {"gk:DoubletPlusBevacizumab"}, {"gk:Alert_ConfirmRectalBRAFV600E"}),
-    "EX05-right-colon": ("ok", {"gk:TripletBackbone"}, {"gk:Alert_OutOfScopeNonRectal"}),
-    "EX06-rectum-labelled-right": ("ok", {"gk:DoubletPlusAntiEGFR"}, {"gk:Alert_SidednessLabelConflict"}),
-    "EX07-ecog3": ("ok", {"gk:NonIntensiveIndividualised"}, set()),
-    "EX08-molecular-missing": ("ok", {"gk:MolecularTestingRequired"}, {"gk:Alert_AntiEGFRNotEligible"}),
-    "EX09-kras-exon2-only-her2": ("ok", {"gk:MolecularTestingRequired"}, {"gk:Alert_IncompleteRASTesting", "gk:Alert_HER2Amplified"}),
-    "EX10-symptomatic-low": ("ok", {"gk:SymptomaticPrimaryManagement", "gk:TripletPlusBevacizumab"}, {"gk:Alert_StentLowRectum"}),
-    "EX11-reassessment-due": ("ok", {"gk:ResectabilityReassessmentDue"}, {"gk:Alert_LiverBiopsyWithoutHPBReview"}),
-    "EX12-converted-one-stage": ("ok", {"gk:ConvertedToResectable", "gk:ShortCourseRadiotherapy", "gk:LiverFirstCandidate", "gk:OneStageHepatectomy"},
-                                 {"gk:Alert_BevacizumabSurgeryInterval", "gk:Alert_CancelResectionAfterPETCR"}),
-    "EX13-converted-two-stage": ("ok", {"gk:TwoStageHepatectomy"}, {"gk:Alert_PrimarySurgeryBeyondRTWindow"}),
-    "EX14-post-hepatectomy-r1": ("ok", {"gk:PostoperativeChemotherapyContinuation", "gk:PostoperativeChemotherapyAfterR1"}, set()),
-    "EX15-post-resection-r2": ("ok", set(), {"gk:Alert_IncompleteResectionR2", "gk:Alert_DebulkingHepatectomy"}),
-    "EX16-contradictory-symptoms": ("contradictory", set(), set()),
-    "EX17-unsafe-upfront-pelvis": ("ok", {"gk:ImmunotherapyFirstLine"},
-                                   {"gk:Alert_MSIMMRDiscordant", "gk:Alert_UpfrontLongCourseCRT", "gk:Alert_PrimaryResectionAsymptomatic"}),
-    "EX18-out-of-scope-missing-fitness": ("ok", set(), {"gk:Alert_OutOfScopeExtrahepatic", "gk:Alert_OutOfScopeUnilobar",
-                                                        "gk:Alert_OutOfScopeResectable", "gk:Alert_MissingECOG", "gk:Alert_MissingAge"}),
-    "EX19-converted-feasibility-missing": ("ok", {"gk:ConvertedToResectable"}, {"gk:Alert_MissingOneStageFeasibility", "gk:Alert_ReassessmentNotRecorded"}),
-    "EX20-post-resection-margin-missing": ("ok", set(), {"gk:Alert_MissingResectionMargin"}),
-    "EX21-symptoms-phase-unrecorded": ("ok", {"gk:DoubletPlusAntiEGFR"}, {"gk:Alert_MissingSymptomStatus", "gk:Alert_MissingTreatmentPhase"}),
-}
+# The hand-reviewed expectations (status, exact treatment classes, exact alerts with severity;
+# examples-plan.json adds plan verdicts when present). Each key an entry has is compared exactly.
+EXPECTED = example_expectations()
+DISPUTED = sorted(p for p, e in EXPECTED.items() if e.get("disputed"))
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +31,39 @@ def csv_results():
     return code, json.loads(buffer.getvalue())
 
 
-def test_every_example_in_input_order_with_expected_answer(csv_results):
+def test_every_example_in_input_order(csv_results):
     code, data = csv_results
     assert code == 1  # the examples contain unsafe plans on purpose
     assert [d["patient"] for d in data] == list(EXPECTED)
-    for entry in data:
-        status, classes, alerts = EXPECTED[entry["patient"]]
-        assert entry["status"] == status, entry["patient"]
-        assert classes <= set(entry["treatment_classes"]), (entry["patient"], classes - set(entry["treatment_classes"]))
-        got_alerts = {a["id"] for a in entry["alerts"]}
-        assert alerts <= got_alerts, (entry["patient"], alerts - got_alerts)
+
+
+@pytest.mark.parametrize("pid", list(EXPECTED))
+def test_example_gets_exactly_the_expected_answer(csv_results, pid):
+    """Nothing missing and nothing extra: classes, alerts and severities, status (and plan when listed)."""
+    _, data = csv_results
+    entry = next(d for d in data if d["patient"] == pid)
+    expect = {k: v for k, v in EXPECTED[pid].items() if k in COMPARED}
+    expect.update(EXPECTED[pid].get("disputed", {}).get("observed", {}))
+    assert mismatches(expect, observed(entry)) == []
+
+
+@pytest.mark.parametrize("pid", DISPUTED)
+@pytest.mark.xfail(strict=True, reason="clinically disputed output (see 'disputed' in tests/data/expected/examples.json)")
+def test_disputed_example_gets_the_clinically_expected_answer(csv_results, pid):
+    """Fails today by design; when the content is fixed this passes, strict xfail fails, and the dispute is removed."""
+    _, data = csv_results
+    entry = next(d for d in data if d["patient"] == pid)
+    expect = {k: v for k, v in EXPECTED[pid].items() if k in COMPARED}
+    assert mismatches(expect, observed(entry)) == []
+
+
+def test_comparator_rejects_an_extra_alert_and_a_changed_severity():
+    entry = {"status": "ok", "treatment_classes": ["gk:A"], "alerts": [{"id": "gk:X", "severity": "warning"}]}
+    assert mismatches({"status": "ok", "treatment_classes": ["gk:A"], "alerts": {"gk:X": "warning"}}, observed(entry)) == []
+    assert mismatches({"alerts": {}}, observed(entry))
+    assert mismatches({"alerts": {"gk:X": "info"}}, observed(entry))
+    assert mismatches({"treatment_classes": []}, observed(entry))
+    assert mismatches({"plan": {"x": 1}}, observed(entry))  # a plan expectation needs a plan in the output
 
 
 def test_examples_reach_every_treatment_class_and_every_alert(csv_results):

@@ -16,7 +16,7 @@ from . import __version__
 from .ingest import InputError
 from .reasoning import ReasonerUnavailable
 
-COMMANDS = ("recommend", "validate", "query", "review", "pathway", "serve", "push", "fhir_knowledge", "audit")
+COMMANDS = ("recommend", "validate", "query", "review", "pathway", "serve", "push", "fhir_knowledge", "audit", "mutate")
 
 
 def _wanted(argv: Sequence[str] | None) -> tuple[str, ...]:

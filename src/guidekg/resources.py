@@ -7,6 +7,9 @@ so editing ``ontology/*.ttl`` takes effect without reinstalling.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -21,9 +24,21 @@ LOGIC_MODULES: tuple[str, ...] = ("core", "guideline")
 
 SHAPES: tuple[str, ...] = ("patient", "safety")
 
+CONTENT_ENV = "GUIDEKG_CONTENT_DIR"
+"""Environment variable naming a folder whose ``ontology/``, ``shapes/`` ... subfolders replace the bundled ones."""
+
+_OVERRIDES: dict[tuple[str, str], Graph] = {}
+
 
 def data_dir(kind: str) -> Path:
-    """Folder of one kind of content: ``ontology``, ``shapes``, ``queries`` or ``examples``."""
+    """Folder of one kind of content: ``ontology``, ``shapes``, ``queries`` or ``examples``.
+
+    ``$GUIDEKG_CONTENT_DIR/<kind>`` wins when it exists, so a variant of the content (an
+    author's draft, a mutant) can be run without touching the installed files.
+    """
+    override = os.environ.get(CONTENT_ENV)
+    if override and (Path(override) / kind).is_dir():
+        return Path(override) / kind
     packaged = resources.files("guidekg").joinpath("data", kind)
     if packaged.is_dir():
         return Path(str(packaged))
@@ -47,12 +62,40 @@ def path(kind: str, name: str) -> Path:
     raise FileNotFoundError(f"no {kind} file named '{name}' in {folder}; available: {', '.join(available)}")
 
 
+@lru_cache(maxsize=64)
+def _file(kind: str, name: str, folder: Path) -> Graph:
+    graph = Graph()
+    graph.parse(path(kind, name), format="turtle")
+    return graph
+
+
 @lru_cache(maxsize=32)
 def _parsed(kind: str, names: tuple[str, ...]) -> Graph:
+    if len(names) == 1 and (kind, names[0]) not in _OVERRIDES:
+        return _file(kind, names[0], data_dir(kind))
     graph = Graph()
     for name in names:
-        graph.parse(path(kind, name), format="turtle")
+        graph += _OVERRIDES.get((kind, name)) or _file(kind, name, data_dir(kind))
     return graph
+
+
+@contextmanager
+def overridden(graphs: Mapping[tuple[str, str], Graph]) -> Iterator[None]:
+    """Within the block, ``(kind, name)`` reads the given parsed graph instead of the file.
+
+    Mutation testing runs hundreds of variants of one file in one process: each variant is
+    a graph, and every other file keeps its single cached parse. Callers clear the caches
+    built on top of this module (:func:`guidekg.mutation.content.reset`) on entry and exit.
+    """
+    saved = dict(_OVERRIDES)
+    _OVERRIDES.update(graphs)
+    _parsed.cache_clear()
+    try:
+        yield
+    finally:
+        _OVERRIDES.clear()
+        _OVERRIDES.update(saved)
+        _parsed.cache_clear()
 
 
 def graph(kind: str, *names: str) -> Graph:
