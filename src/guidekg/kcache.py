@@ -50,7 +50,7 @@ class Snapshot:
     knowledge: Any  # guidekg.knowledge.Knowledge, tables warmed, no graph
 
 
-_state: dict[str, Any] = {"snapshot": None, "done": False, "building": False, "event": None}
+_state: dict[str, Any] = {"snapshot": None, "done": None, "building": False, "event": None}  # done: content folders read
 
 
 def enabled() -> bool:
@@ -96,8 +96,11 @@ def snapshot() -> Snapshot | None:
     while it is being built (the builders then derive everything from the content)."""
     if _state["building"] or not enabled():
         return None
-    if not _state["done"]:
-        _state["done"] = True
+    from . import resources
+
+    dirs = tuple(str(resources.data_dir(kind)) for kind in _CONTENT)
+    if _state["done"] != dirs:  # first call, or the content folders were pointed elsewhere
+        _state["done"] = dirs
         key = content_key()
         path = cache_path(key)
         snap = _read(path, key)
