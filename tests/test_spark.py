@@ -86,3 +86,11 @@ def test_spark_refuses_the_jvm_reasoner(cohort, tmp_path, capsys):
     assert main(["recommend", str(cohort), "--format", "ndjson", "--engine", "spark", "--reasoner", "hermit",
                  "--out", str(tmp_path / "x.ndjson")]) == 2
     assert "compiled engine" in capsys.readouterr().err
+
+
+def test_fhir_bundles_through_spark_equal_local(spark, tmp_path):
+    """FHIR inputs are read into records on the driver; executors assess them as locally."""
+    examples = Path(__file__).resolve().parents[1] / "examples" / "fhir"
+    for engine in ("local", "spark"):
+        main(["recommend", str(examples), "--format", "ndjson", "--engine", engine, "--out", str(tmp_path / f"{engine}.ndjson")])
+    assert _lines(tmp_path / "spark.ndjson") == _lines(tmp_path / "local.ndjson") != []
