@@ -38,8 +38,10 @@ def _mapper(args):
         return None
     if args.reasoner != "fast":
         raise ValueError("--engine spark runs the compiled engine only (no JVM reasoner on the executors): use --reasoner fast")
-    from ..spark import mapper, session
-
+    try:
+        from ..spark import mapper, session
+    except ModuleNotFoundError as exc:
+        raise ValueError(str(exc)) from None
     return mapper(session(args.master))
 
 
@@ -56,8 +58,10 @@ def _run_compact(args) -> int:
     options = dict(reasoner=args.reasoner, explain=args.explain, workers=args.workers, chunk_size=args.chunk_size,
                    progress=progress, dictionary=dictionary, mapper=_mapper(args))
     if args.format == "parquet":
-        from ..export.parquet import ParquetSink
-
+        try:
+            from ..export.parquet import ParquetSink
+        except ModuleNotFoundError as exc:
+            raise ValueError(str(exc)) from None
         sink = ParquetSink(args.out)
         try:
             summary = run_batch(args.inputs, sink, **options)
