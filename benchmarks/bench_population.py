@@ -15,7 +15,8 @@ peak memory <= 1 GiB and flat; start-up <= 0.5 s. Run on a quiet machine::
 
     python benchmarks/bench_population.py --sizes 100000 1000000 --workers 2 --audit --hermit-sample 1000
 
-Small sizes for a smoke run: ``--sizes 2000 --hermit-sample 100``.
+Small sizes for a smoke run: ``--sizes 2000 --hermit-sample 100``. ``--engine spark`` times the
+same job on an embedded Spark (local[*]).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def startup(folder: Path, runs: int) -> None:
           f"({', '.join(f'{t:.2f}' for t in times)})", flush=True)
 
 
-def population(folder: Path, size: int, workers: int, form: str, audit: bool) -> None:
+def population(folder: Path, size: int, workers: int, form: str, audit: bool, engine: str = "local") -> None:
     env = _env(folder)
     sheet = folder / f"cohort-{size}.csv"
     bad = int(size * 0.734510)
@@ -90,13 +91,13 @@ def population(folder: Path, size: int, workers: int, form: str, audit: bool) ->
           f"generated in {time.perf_counter() - started:.0f} s", flush=True)
     out = folder / {"full": "out.ndjson", "compact": "out.ndjson", "parquet": "out.parquet"}[form]
     cmd = [sys.executable, "-m", "guidekg.cli", "recommend", str(sheet), "--format", "parquet" if form == "parquet" else "ndjson",
-           "--workers", str(workers), "--out", str(out)] + (["--compact"] if form == "compact" else [])
+           "--workers", str(workers), "--out", str(out), "--engine", engine] + (["--compact"] if form == "compact" else [])
     wall, samples, summary, code = _sampled(cmd, env)
     if f"{size:,} patients" not in summary or " 1 invalid" not in summary:
         sys.exit(f"the run does not account for every patient and the malformed row (exit {code}): {summary}")
     size_out = out.stat().st_size + sum(p.stat().st_size for p in folder.glob("out.dict.json"))
     peak = max((p for _, p in samples), default=0.0)
-    print(f"recommend CSV -> {form} with evidence, {workers} worker(s): {wall:,.1f} s wall, {size / wall:,.0f} patients/s, "
+    print(f"recommend CSV -> {form} with evidence, {'Spark local[*]' if engine == 'spark' else f'{workers} worker(s)'}: {wall:,.1f} s wall, {size / wall:,.0f} patients/s, "
           f"output {size_out / 2**20:,.1f} MiB, peak tree PSS {peak:,.0f} MiB\n  {summary}\n"
           f"  tree PSS at each tenth (MiB): {_tenths(samples)}", flush=True)
     out.unlink()
@@ -135,6 +136,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--form", choices=("full", "compact", "parquet"), default="full")
     parser.add_argument("--audit", action="store_true", help="also time guidekg audit over each cohort")
+    parser.add_argument("--engine", choices=("local", "spark"), default="local", help="spark: recommend --engine spark (JVM start-up included)")
     parser.add_argument("--startup-runs", type=int, default=5)
     parser.add_argument("--hermit-sample", type=int, default=1000, help="patients for the fast/HermiT ratio (0: skip)")
     args = parser.parse_args()
@@ -143,7 +145,7 @@ def main() -> None:
         print(f"guidekg population benchmark: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
         startup(folder, args.startup_runs)
         for size in args.sizes:
-            population(folder, size, args.workers, args.form, args.audit)
+            population(folder, size, args.workers, args.form, args.audit, args.engine)
         if args.hermit_sample:
             hermit_ratio(folder, args.hermit_sample)
 

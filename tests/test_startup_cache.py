@@ -51,11 +51,11 @@ def test_cache_is_built_once_reused_and_rebuilt_when_the_content_changes(tmp_pat
     first = _run(project, cache, "recommend", str(one), "--format", "json")
     assert first.returncode in (0, 1), first.stderr
     [built] = _pickles(cache)
-    stamp = built.stat().st_mtime_ns
+    inode = built.stat().st_ino  # a rebuild writes a new file (temp + rename): a new inode
 
     again = _run(project, cache, "recommend", str(one), "--format", "json")
     assert again.stdout == first.stdout
-    assert _pickles(cache) == [built] and built.stat().st_mtime_ns == stamp  # read, not rebuilt
+    assert _pickles(cache) == [built] and built.stat().st_ino == inode  # read, not rebuilt
 
     label = json.loads(first.stdout)[0]["recommendations"][0]["label"]
     opening = label.split(" only when")[0]
@@ -69,8 +69,8 @@ def test_cache_is_built_once_reused_and_rebuilt_when_the_content_changes(tmp_pat
 
     changed = _run(project, cache, "recommend", str(one), "--format", "json")
     assert changed.returncode in (0, 1), changed.stderr
-    [rebuilt] = _pickles(cache)
-    assert rebuilt != built  # a new key; the stale file is gone
+    rebuilt = [p for p in _pickles(cache) if p != built]
+    assert len(rebuilt) == 1 and built.stat().st_ino == inode  # a new key; the old snapshot kept, not rewritten
     labels = [r["label"] for r in json.loads(changed.stdout)[0]["recommendations"]]
     assert any(text.startswith("EDITED " + opening) for text in labels)
 
@@ -97,6 +97,21 @@ def test_single_patient_start_up_imports_no_heavy_library(tmp_path):
     done = subprocess.run([sys.executable, "-c", "import json;" + probe, str(one)], capture_output=True, text=True,
                           env=env, timeout=300)
     assert json.loads(done.stderr.strip().splitlines()[-1]) == []
+
+
+def test_least_recently_used_snapshots_beyond_four_are_pruned(tmp_path, monkeypatch):
+    from guidekg import kcache
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for n in range(6):
+        old = cache / f"knowledge-old{n}.pickle"
+        old.write_bytes(b"x")
+        os.utime(old, (1_000_000 + n, 1_000_000 + n))
+    monkeypatch.setenv("GUIDEKG_CACHE", str(cache))
+    kcache._write(cache / "knowledge-new.pickle", kcache.Snapshot("new", None, None, None, {}, None))
+    assert sorted(p.name for p in _pickles(cache)) == ["knowledge-new.pickle", "knowledge-old3.pickle",
+                                                       "knowledge-old4.pickle", "knowledge-old5.pickle"]
 
 
 def test_cache_can_be_turned_off(tmp_path):

@@ -294,11 +294,13 @@ def _progress(done: int, started: float, stream: TextIO) -> None:
 
 def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast", explain: bool = False,
               workers: int = 1, chunk_size: int = CHUNK_SIZE, progress: TextIO | None = None,
-              dictionary: dict[str, Any] | None = None) -> Summary:
+              dictionary: dict[str, Any] | None = None, mapper: Callable[..., Iterator[Any]] | None = None) -> Summary:
     """Stream every input patient to ``out`` as NDJSON, in input order; return the counts.
 
     With ``dictionary`` (a :func:`guidekg.export.compact.new_dictionary`), rows are compact
-    and the dictionary is filled with what they refer to; write it beside the rows."""
+    and the dictionary is filled with what they refer to; write it beside the rows.
+    ``mapper(work, func, args)`` replaces the local worker pool (:func:`guidekg.spark.mapper`
+    runs the same chunks on Spark executors); it must yield results in input order."""
     compact = dictionary is not None
     started = time.perf_counter()
     summary = Summary()
@@ -323,7 +325,10 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
         if progress is not None:
             _progress(summary.total, started, progress)
 
-    if workers <= 1:
+    if mapper is not None:
+        for result in mapper(work, _process_chunk_encoded, (reasoner, explain, compact)):
+            emit(*result)
+    elif workers <= 1:
         for chunk in work:
             emit(*(process_chunk_compact if compact else process_chunk)(chunk, reasoner, explain))
     else:

@@ -10,7 +10,8 @@ are derived once, pickled to ``$GUIDEKG_CACHE`` (default ``$XDG_CACHE_HOME/guide
 Never stale: the file is named by a SHA-256 over every file of ``ontology/``, ``shapes/`` and
 ``queries/`` (names and bytes), the guidekg version, the Python version and the engine's own
 source (``src/guidekg/**/*.py``, so a code change that alters what is derived rebuilds too).
-Editing any of them changes the key; the old file is simply not looked at again (and pruned).
+Editing any of them changes the key; the old file is simply not looked at again (the least
+recently used beyond :data:`KEEP` are removed).
 ``GUIDEKG_CACHE=off`` disables the cache (everything is derived in-process, as before).
 
 Objects a lookup misses (a class no table holds) still answer: the unpickled
@@ -32,6 +33,10 @@ from typing import Any
 FORMAT = 1
 """Bumped when the snapshot's layout changes (also covered by the source hash)."""
 
+KEEP = 4
+"""Snapshots kept per cache folder (most recently used first): two checkouts or content
+versions sharing ``~/.cache/guidekg`` each keep theirs instead of evicting each other."""
+
 _CONTENT = ("ontology", "shapes", "queries")
 
 
@@ -45,7 +50,7 @@ class Snapshot:
     knowledge: Any  # guidekg.knowledge.Knowledge, tables warmed, no graph
 
 
-_state: dict[str, Any] = {"snapshot": None, "done": False, "building": False, "event": None}
+_state: dict[str, Any] = {"snapshot": None, "done": None, "building": False, "event": None}  # done: content folders read
 
 
 def enabled() -> bool:
@@ -91,8 +96,11 @@ def snapshot() -> Snapshot | None:
     while it is being built (the builders then derive everything from the content)."""
     if _state["building"] or not enabled():
         return None
-    if not _state["done"]:
-        _state["done"] = True
+    from . import resources
+
+    dirs = tuple(str(resources.data_dir(kind)) for kind in _CONTENT)
+    if _state["done"] != dirs:  # first call, or the content folders were pointed elsewhere
+        _state["done"] = dirs
         key = content_key()
         path = cache_path(key)
         snap = _read(path, key)
@@ -102,6 +110,10 @@ def snapshot() -> Snapshot | None:
             _state["event"] = "built"
         else:
             _state["event"] = "hit"
+            try:
+                os.utime(path)  # most recently used: kept when older snapshots are pruned
+            except OSError:
+                pass
         _state["snapshot"] = snap
     return _state["snapshot"]
 
@@ -128,9 +140,10 @@ def _write(path: Path, snap: Snapshot) -> None:
         with os.fdopen(fd, "wb") as handle:
             pickle.dump(snap, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
-        for old in path.parent.glob("knowledge-*.pickle"):
-            if old != path:
-                old.unlink(missing_ok=True)
+        others = sorted((p for p in path.parent.glob("knowledge-*.pickle") if p != path),
+                        key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in others[KEEP - 1:]:
+            old.unlink(missing_ok=True)
     except OSError as exc:  # a read-only home: run uncached, say why once
         print(f"guidekg: note: knowledge cache not written ({exc}); set GUIDEKG_CACHE to a writable folder", file=sys.stderr)
 

@@ -21,10 +21,28 @@ def add_parser(sub):
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for --format ndjson (default 1)")
     p.add_argument("--chunk-size", type=int, default=2000, metavar="N", help="patients per chunk for --format ndjson")
+    p.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="spark: run the ndjson/parquet job on Spark executors (compiled engine; pip install 'guidekg[spark]')")
+    p.add_argument("--master", metavar="URL", help="Spark master (default local[*]); with --engine spark")
     p.add_argument("--compact", action="store_true",
                    help="ndjson: one small row per patient (ids, verdicts), texts and evidence written once to OUT.dict.json "
                         "(parquet is always compact; needs --out)")
     return p
+
+
+def _mapper(args):
+    """None for the local engine; a Spark chunk mapper for --engine spark."""
+    if args.engine != "spark":
+        if args.master:
+            raise ValueError("--master applies to --engine spark")
+        return None
+    if args.reasoner != "fast":
+        raise ValueError("--engine spark runs the compiled engine only (no JVM reasoner on the executors): use --reasoner fast")
+    try:
+        from ..spark import mapper, session
+    except ModuleNotFoundError as exc:
+        raise ValueError(str(exc)) from None
+    return mapper(session(args.master))
 
 
 def _run_compact(args) -> int:
@@ -38,10 +56,12 @@ def _run_compact(args) -> int:
     progress = sys.stderr if sys.stderr.isatty() else None
     dictionary = new_dictionary()
     options = dict(reasoner=args.reasoner, explain=args.explain, workers=args.workers, chunk_size=args.chunk_size,
-                   progress=progress, dictionary=dictionary)
+                   progress=progress, dictionary=dictionary, mapper=_mapper(args))
     if args.format == "parquet":
-        from ..export.parquet import ParquetSink
-
+        try:
+            from ..export.parquet import ParquetSink
+        except ModuleNotFoundError as exc:
+            raise ValueError(str(exc)) from None
         sink = ParquetSink(args.out)
         try:
             summary = run_batch(args.inputs, sink, **options)
@@ -61,13 +81,13 @@ def _run_ndjson(args) -> int:
     if args.compact:
         return _run_compact(args)
     progress = sys.stderr if sys.stderr.isatty() else None
+    options = dict(reasoner=args.reasoner, explain=args.explain, workers=args.workers, chunk_size=args.chunk_size,
+                   progress=progress, mapper=_mapper(args))
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
-            summary = run_batch(args.inputs, handle, reasoner=args.reasoner, explain=args.explain,
-                                workers=args.workers, chunk_size=args.chunk_size, progress=progress)
+            summary = run_batch(args.inputs, handle, **options)
     else:
-        summary = run_batch(args.inputs, sys.stdout, reasoner=args.reasoner, explain=args.explain,
-                            workers=args.workers, chunk_size=args.chunk_size, progress=progress)
+        summary = run_batch(args.inputs, sys.stdout, **options)
     sys.stderr.write(summary.line() + "\n")
     return summary.exit_code
 
@@ -77,6 +97,8 @@ def run(args) -> int:
         return _run_ndjson(args)
     if args.format == "parquet":
         return _run_compact(args)
+    if args.engine != "local" or args.master:
+        raise ValueError("--engine spark and --master apply to --format ndjson or parquet")
     if args.compact:
         raise ValueError("--compact applies to --format ndjson (and parquet, which is always compact)")
     from ..recommend import exit_code, recommend

@@ -1,0 +1,113 @@
+"""The population job on Apache Spark (``--engine spark``; ``guidekg.spark.assess`` for notebooks).
+
+Patients are independent, so the unit of work is the local engine's chunk
+(:func:`guidekg.batch.chunks`): the driver streams the input exactly as the local engine
+does (same CSV reader, same line numbers, same duplicate-id table, so a malformed row comes
+out ``invalid`` with its line and nothing is dropped), and the executors run
+:func:`guidekg.batch.process_chunk` - the compiled classifier and compiled shape checks, no
+JVM reasoner - on waves of chunks; results come back in input order and are written by the
+same writers (NDJSON, compact NDJSON, Parquet). The answers are therefore the local
+engine's, byte for byte (tests/test_spark.py).
+
+Executors need guidekg importable (``pip install guidekg`` on the cluster image, or
+``--py-files`` with a wheel) and build their compiled knowledge cache once
+(:mod:`guidekg.kcache`, ``GUIDEKG_CACHE``). ``local[*]`` is the embedded default.
+
+pyspark is optional (``pip install 'guidekg[spark]'``); it is imported only here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+try:
+    from pyspark.sql import SparkSession
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installed extras
+    raise ModuleNotFoundError("--engine spark needs pyspark: pip install 'guidekg[spark]'", name=exc.name) from exc
+
+__all__ = ["assess", "mapper", "session"]
+
+
+def session(master: str | None = None, app: str = "guidekg") -> SparkSession:
+    """The active Spark session, or a new one on ``master`` (default ``local[*]``)."""
+    builder = SparkSession.builder.appName(app)
+    builder = builder.master(master or "local[*]")
+    return builder.config("spark.ui.showConsoleProgress", "false").getOrCreate()
+
+
+def mapper(spark: SparkSession, wave: int | None = None) -> Callable[..., Iterator[Any]]:
+    """A :func:`guidekg.batch.run_batch` mapper running chunks on Spark executors in waves of
+    ``wave`` chunks (default: twice the default parallelism), results in input order: the
+    driver holds one wave at a time, so its memory stays flat."""
+    context = spark.sparkContext
+    size = wave or max(2, 2 * context.defaultParallelism)
+
+    def run(work: Iterable[Any], func: Callable[..., Any], args: tuple) -> Iterator[Any]:
+        batch: list[Any] = []
+        for chunk in work:
+            batch.append(chunk)
+            if len(batch) >= size:
+                yield from _wave(context, batch, func, args)
+                batch = []
+        if batch:
+            yield from _wave(context, batch, func, args)
+
+    return run
+
+
+def _wave(context: Any, batch: list[Any], func: Callable[..., Any], args: tuple) -> list[Any]:
+    rdd = context.parallelize(list(enumerate(batch)), numSlices=len(batch))
+    done = rdd.map(lambda item: (item[0], func(item[1], *args))).collect()
+    return [result for _, result in sorted(done, key=lambda pair: pair[0])]
+
+
+def _assess_partition(rows: Iterable[Any], name: str, header: list[str], explain: bool) -> Iterator[tuple]:
+    import json
+
+    from .batch import process_chunk
+
+    chunk_rows = [(row["_line"], ["" if row[c] is None else str(row[c]) for c in header], row["_duplicate_of"]) for row in rows]
+    if not chunk_rows:
+        return
+    text, _ = process_chunk(("csv", name, header, chunk_rows), "fast", explain)
+    for (line, _, _), data in zip(chunk_rows, text.splitlines(), strict=True):
+        parsed = json.loads(data)
+        yield parsed["patient"], parsed["status"], line, data
+
+
+def assess(dataframe: Any, name: str = "dataframe", explain: bool = False) -> Any:
+    """Assess a DataFrame of case-sheet rows (ARCHITECTURE §4.2 columns, values as text):
+    returns a DataFrame ``patient, status, line, result`` (``result``: the full JSON of
+    ARCHITECTURE §5.1), one row per input row, none dropped.
+
+    ``line`` is the row's line in its file when the DataFrame has a ``_line`` column, else
+    its position + 2 (the header is line 1), as for a CSV read without multi-line cells. A
+    patient id seen earlier (smaller line) makes the row ``invalid``, as locally. Header
+    problems (an unknown column) raise before any work, naming the column.
+    """
+    from pathlib import Path
+
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import IntegerType, StringType, StructField, StructType
+
+    from .ingest.casesheet import check_header
+    from .model import SourceRef
+    from .vocabulary import vocabulary
+
+    header = [c for c in dataframe.columns if c != "_line"]
+    check_header(Path(name), header, vocabulary())
+    if "_line" not in dataframe.columns:
+        indexed = dataframe.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1] + 2))
+        dataframe = indexed.toDF([*header, "_line"])
+    key = F.trim(F.col("patient_id"))
+    first = (dataframe.where(key.isNotNull() & (key != "")).groupBy(key.alias("_id")).agg(F.min("_line").alias("_first")))
+    joined = dataframe.join(first, key == F.col("_id"), "left")
+    # str(SourceRef(name, line)) is "name:line", the local message's "first seen at" place
+    assert str(SourceRef(name, 7)) == f"{name}:7"
+    where = F.concat(F.lit(f"{name}:"), F.col("_first").cast("string"))
+    joined = joined.withColumn("_duplicate_of", F.when(F.col("_first") < F.col("_line"), where))
+    ordered = joined.repartitionByRange(max(1, dataframe.rdd.getNumPartitions()), "_line").sortWithinPartitions("_line")
+    schema = StructType([StructField("patient", StringType()), StructField("status", StringType()),
+                         StructField("line", IntegerType()), StructField("result", StringType())])
+    return ordered.rdd.mapPartitions(lambda rows: _assess_partition(rows, name, header, explain)).toDF(schema)
