@@ -218,6 +218,27 @@ def test_resources_in_separate_files_join_their_patient(tmp_path):
     assert values(records[0], "primarySite") == {("iri", str(GK.Rectum))} and not records[0].ingest_failed
 
 
+def test_streaming_batch_joins_separate_files_too(tmp_path):
+    """The NDJSON batch path read each FHIR input alone, so a patient split over files lost its facts there."""
+    import io
+    import json as jsonlib
+
+    from guidekg.batch import run_batch
+
+    bundle = ex01()
+    patient, rest = bundle["entry"][0]["resource"], [e["resource"] for e in bundle["entry"][1:]]
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    write(tmp_path / "patient.json", patient)
+    for resource in rest:
+        write(folder / f"{resource['id']}.json", resource)
+    out = io.StringIO()
+    summary = run_batch([tmp_path / "patient.json", folder], out)
+    lines = [jsonlib.loads(line) for line in out.getvalue().splitlines()]
+    assert [(d["patient"], d["status"]) for d in lines] == [("EX01-left-ras-wt", "ok")] and summary.total == 1
+    assert "gk:DoubletPlusAntiEGFR" in lines[0]["treatment_classes"]
+
+
 def test_stu3_file_is_refused_with_one_message(tmp_path):
     bundle = ex01()
     entry(bundle, "EX01-left-ras-wt-con3")["clinicalStatus"] = "active"  # the STU3 form (a code, not a CodeableConcept)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .batch_ids import _Duplicates
-from .ingest import read_file
+from .ingest import input_units, read_unit
 from .ingest.casesheet import _parse_cell, check_header, iter_rows, read_header
 from .ingest.casesheet import _row as casesheet_row
 from .ingest.errors import InputError
@@ -104,9 +104,9 @@ def _csv_chunks(path: Path, duplicates: _Duplicates, chunk_size: int) -> Iterato
             raise InputError(str(path), None, "the file has a header but no patient rows")
 
 
-def _record_chunks(path: Path, duplicates: _Duplicates, chunk_size: int) -> Iterator[Chunk]:
+def _record_chunks(unit: Path | list[Path], duplicates: _Duplicates, chunk_size: int) -> Iterator[Chunk]:
     records: list[PatientRecord] = []
-    for record in read_file(path):
+    for record in read_unit(unit):
         first = duplicates.check(record.iri, record.source)
         if first is not None:
             record.findings.append(Finding(f"duplicate patient id '{record.patient_id}' (first seen at {first})",
@@ -122,14 +122,15 @@ def _record_chunks(path: Path, duplicates: _Duplicates, chunk_size: int) -> Iter
 def chunks(inputs: Iterable[str | Path], chunk_size: int = CHUNK_SIZE) -> Iterator[Chunk]:
     """Every input patient, in order, as chunks of work (file-level problems raise InputError)."""
     duplicates = _Duplicates()
-    for raw in inputs:
-        path = Path(raw)
+    paths = [Path(raw) for raw in inputs]
+    for path in paths:
         if not path.exists():
             raise InputError(str(path), None, "file not found")
-        if path.suffix.lower() == ".csv" and path.is_file():
-            yield from _csv_chunks(path, duplicates, chunk_size)
+    for unit in input_units(paths):  # FHIR inputs joined into one dataset, as read_patients does
+        if isinstance(unit, Path) and unit.suffix.lower() == ".csv" and unit.is_file():
+            yield from _csv_chunks(unit, duplicates, chunk_size)
         else:
-            yield from _record_chunks(path, duplicates, chunk_size)
+            yield from _record_chunks(unit, duplicates, chunk_size)
 
 
 def _records(chunk: Chunk) -> list[PatientRecord]:

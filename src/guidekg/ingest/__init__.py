@@ -45,18 +45,36 @@ def is_fhir(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() in {".json", ".ndjson"}
 
 
-def _inputs(paths: Iterable[str | Path]) -> Iterator[PatientRecord]:
-    """Each input in order; all FHIR inputs (any mix of files and folders) as one dataset, at the first one."""
+def input_units(paths: Iterable[str | Path]) -> Iterator[Path | list[Path]]:
+    """The units to read, in input order: one path, or all FHIR inputs as one list at the first one.
+
+    FHIR resources given in separate files or folders must reach their patient by reference,
+    so every front end (whole-file reader, streaming batch) reads them together.
+    """
     items = [Path(p) for p in paths]
     fhir = [p for p in items if p.exists() and is_fhir(p)]
     for path in items:
         if path in fhir and len(fhir) > 1:
             if path == fhir[0]:
-                from .fhir import read_fhir
-
-                yield from read_fhir(fhir)
+                yield fhir
             continue
-        yield from read_file(path)
+        yield path
+
+
+def read_unit(unit: Path | list[Path]) -> Iterator[PatientRecord]:
+    """Patients of one unit from :func:`input_units`."""
+    if isinstance(unit, list):
+        from .fhir import read_fhir
+
+        yield from read_fhir(unit)
+    else:
+        yield from read_file(unit)
+
+
+def _inputs(paths: Iterable[str | Path]) -> Iterator[PatientRecord]:
+    """Each input in order; all FHIR inputs (any mix of files and folders) as one dataset, at the first one."""
+    for unit in input_units(paths):
+        yield from read_unit(unit)
 
 
 def read_patients(paths: Iterable[str | Path]) -> Iterator[PatientRecord]:
