@@ -41,12 +41,13 @@ def test_decision_layer_headline_wins_when_present():
         record, classes = result.record, result.classes
 
         def as_json(self):
-            return {"headline": {"next_steps": ["one-stage hepatectomy"]}}
+            return {"headline": {"next_steps": [{"id": "gk:Rec_S16a", "label": "one-stage hepatectomy"}]}}
 
-    assert next_steps(WithHeadline(), path)[1:] == (["one-stage hepatectomy"], "decision layer (headline.next_steps)")
-    fallback = next_steps(result, path)
-    if "headline" not in result.as_json():
-        assert fallback[1:] == (["gk:Step_Postoperative"], "pathway position (classes and treatment phase)")
+    # the §5.1 contract: next steps are {id, label}; printed as words, never as a Python dict
+    assert next_steps(WithHeadline(), path)[1:] == (["one-stage hepatectomy (gk:Rec_S16a)"], "decision layer (headline.next_steps)")
+    real = next_steps(result, path)
+    assert real[2] == "decision layer (headline.next_steps)" and real[1]
+    assert all("{" not in step and step.endswith(")") for step in real[1])
 
 
 def test_pathway_svg_is_deterministic_with_conditions_branches_and_links():

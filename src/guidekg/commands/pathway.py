@@ -25,7 +25,8 @@ def next_steps(result, path) -> tuple[list[str], list[str], str]:
     now, upcoming = path.position(result.classes, result.record.values(str(GK.treatmentPhase)))
     headline = result.as_json().get("headline")
     if isinstance(headline, dict) and headline.get("next_steps"):
-        return now, [str(s) for s in headline["next_steps"]], "decision layer (headline.next_steps)"
+        steps = [f"{s['label']} ({s['id']})" if isinstance(s, dict) else str(s) for s in headline["next_steps"]]
+        return now, steps, "decision layer (headline.next_steps)"
     return now, upcoming, "pathway position (classes and treatment phase)"
 
 
