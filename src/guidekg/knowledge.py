@@ -139,9 +139,8 @@ class Knowledge:
         out = []
         for row in self._rows("item_evidence", item=item):
             out.append({"id": _py(row["source"]), "citation": _py(row["citation"]), "year": _py(row["year"]),
-                        # GROUP_CONCAT has no order: sorted, so a source with two DOIs/PMIDs reads the same every run
-                        "doi": " ".join(sorted(str(row["doi"] or "").split())) or None,
-                        "pmid": " ".join(sorted(str(row["pmid"] or "").split())) or None,
+                        "doi": " ".join(str(row["doi"] or "").split()) or None,
+                        "pmid": " ".join(str(row["pmid"] or "").split()) or None,
                         "listed_in_source": _py(row["listed"])})
         return tuple(out)
 
@@ -186,11 +185,9 @@ class Knowledge:
     def alert(self, alert: str) -> dict[str, Any]:
         rows = self._rows("alert_details", alert=alert)
         row = rows[0] if rows else {}
-        # an alert may encode several statements (S22a and S22b): the first in statement order, every run
-        statements = sorted({curie(str(r["statement"])) for r in rows if r.get("statement") is not None}, key=_statement_order)
         return {"id": curie(alert), "severity": _py(row.get("severity")) or "warning",
                 "label": _py(row.get("label")), "message": _py(row.get("message")) or curie(alert),
-                "source_statement": statements[0] if statements else None, "evidence": list(self.evidence(alert))}
+                "source_statement": _py(row.get("statement")), "evidence": list(self.evidence(alert))}
 
     def label(self, iri: str) -> str:
         return self.axioms.label(iri)
