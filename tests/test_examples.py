@@ -12,7 +12,7 @@ from rdflib import RDF
 
 from guidekg.cli import main
 from guidekg.knowledge import knowledge
-from guidekg.mutation.expectations import COMPARED, example_expectations, mismatches, observed
+from guidekg.mutation.expectations import COMPARED, constructed_cases, example_expectations, mismatches, observed
 from guidekg.namespaces import GK, curie
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -67,11 +67,18 @@ def test_comparator_rejects_an_extra_alert_and_a_changed_severity():
 
 
 def test_examples_reach_every_treatment_class_and_every_alert(csv_results):
+    """Every treatment class is reached by an example; every alert by an example or a reviewed
+    safety case (tests/data/expected/safety.json: plan and current-regimen checks are raised only by
+    plans, one case per clause), run here through the pipeline, so the alert is really raised."""
+    from guidekg.recommend import assess
+
     _, data = csv_results
     kb = knowledge()
     reached = {c for d in data for c in d["treatment_classes"]}
     assert {curie(c) for c in kb.treatment_classes} - reached == set()
     alerts = {a["id"] for d in data for a in d["alerts"]}
+    safety = constructed_cases("safety")
+    alerts |= {a["id"] for r in assess([c.record for c in safety]) for a in r.as_json()["alerts"]}
     declared = {curie(str(a)) for a in kb.graph.subjects(RDF.type, GK.Alert)}
     assert declared and declared - alerts == set()
 

@@ -71,7 +71,7 @@ FACTS = [
 def test_each_mapped_fact(tmp_path, label, resources, prop, expected):
     extra = [] if prop == "primarySite" else [rectal_primary()]
     record = one(tmp_path, *extra, *resources)
-    assert literal_key(expected) in values(record, prop), label
+    assert values(record, prop) == {literal_key(expected)}, label  # exactly that value: no second, stray or default value
 
 
 def test_last_bevacizumab_is_the_latest_administration_and_surgery_the_next(tmp_path):

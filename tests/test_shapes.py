@@ -9,6 +9,7 @@ that must not.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -209,9 +210,14 @@ def test_ecog_bad_values(graphs, ecog):
     assert (GK.ecog, VIOLATION) in run(graphs, patient(ecog=ecog)).findings
 
 
-@pytest.mark.parametrize("ecog", [0, 4])
-def test_ecog_bounds_are_valid(graphs, ecog):
-    assert run(graphs, patient(ecog=ecog)).findings == set()
+@pytest.mark.parametrize("ecog,findings", [
+    (0, set()),
+    # ECOG 4 is a valid value (no data finding); the base patient's planned FOLFOX is then an intensive
+    # regimen at ECOG 3-4, which the decision layer's safety shape forbids (gk:Amend_FitnessECOG3)
+    (4, {(GK.Alert_IntensiveRegimenUnfit, VIOLATION)}),
+])
+def test_ecog_bounds_are_valid(graphs, ecog, findings):
+    assert run(graphs, patient(ecog=ecog)).findings == findings
 
 
 @pytest.mark.parametrize("age", ["sixty", -1, 121, Literal("sixty", datatype=XSD.integer)])
@@ -504,6 +510,15 @@ SAFETY_ALERTS = {
     GK.Alert_CancelResectionAfterPETCR: SH.Violation,
     GK.Alert_PrimaryResectionAsymptomatic: SH.Violation,
     GK.Alert_StentLowRectum: SH.Warning,
+    # the decision layer's plan and current-regimen checks (issue 11)
+    GK.Alert_ImmunotherapyNotMSIH: SH.Violation,
+    GK.Alert_IntensiveRegimenUnfit: SH.Violation,
+    GK.Alert_TripletOutsideTrialEligibility: SH.Violation,
+    GK.Alert_HepatectomyWithoutHPBReview: SH.Violation,
+    GK.Alert_OneStageNotFeasible: SH.Violation,
+    GK.Alert_BevacizumabLastDoseMissing: SH.Warning,
+    GK.Alert_ChemotherapyDurationMissing: SH.Warning,
+    GK.Alert_PerioperativeMonthsMissing: SH.Warning,
 }
 
 
@@ -511,10 +526,18 @@ def test_safety_shapes_are_exactly_the_listed_alerts_and_documented():
     g = Graph().parse(ROOT / "shapes" / "safety.ttl", format="turtle")
     found = {g.value(shape, GK.raisesAlert): g.value(shape, SH.severity) for shape in g.subjects(GK.raisesAlert, None)}
     assert found == SAFETY_ALERTS
+    statements = Graph().parse(ROOT / "ontology" / "statements.ttl", format="turtle")
     for shape in g.subjects(GK.raisesAlert, None):
         assert str(shape).startswith(str(GK))
         assert g.value(shape, SH.message) and g.value(shape, RDFS.label)
-        assert "S1" in str(g.value(shape, RDFS.comment)) or "S2" in str(g.value(shape, RDFS.comment))
+        # the comment names what it encodes: a source statement (S7, S19b; S17 for its parts S17a/S17b) or an
+        # amendment (gk:Amend_FitnessECOG3), and each one it names exists in statements.ttl
+        comment = str(g.value(shape, RDFS.comment))
+        cited = re.findall(r"\bS\d+[a-z]?\b", comment) + re.findall(r"gk:(Amend_\w+)", comment)
+        assert cited, shape
+        for name in cited:
+            assert any(re.fullmatch(re.escape(name) + "[a-z]?", str(s)[len(str(GK)):])
+                       for s in statements.subjects(RDF.type, None) if str(s).startswith(str(GK))), (shape, name)
 
 
 def test_every_named_shape_has_label_and_comment():

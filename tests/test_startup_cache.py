@@ -119,3 +119,39 @@ def test_cache_can_be_turned_off(tmp_path):
     done = _run(ROOT, "off", "recommend", str(one), "--format", "json")
     assert done.returncode in (0, 1) and json.loads(done.stdout)[0]["patient"] == ONE
     assert not (ROOT / "off").exists()
+
+
+def test_content_swapped_in_process_is_not_hidden_by_the_snapshot(tmp_path, monkeypatch):
+    """Regression (reconcile): with the snapshot on, content swapped in-process (mutation testing's
+    resources.overridden) was ignored: compile_validator() returned the snapshot's checks of the
+    files on disk, so every shape mutant 'survived'. Inside an override the content is derived."""
+    from rdflib import RDF, Graph
+
+    from guidekg import fastvalidate, kcache, resources
+    from guidekg.mutation import content
+    from guidekg.mutation.expectations import record_from_facts
+    from guidekg.namespaces import GK
+
+    monkeypatch.setenv("GUIDEKG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(kcache, "_state", {"snapshot": None, "done": None, "building": False, "event": None})
+    stent = record_from_facts("stent", {"primarySite": "Rectum", "rectalLevel": "LowRectum", "liverMetastasisExtent": "Bilobar",
+                                        "resectability": "NonResectable", "primarySymptomatic": True, "primarySymptom": "Obstruction",
+                                        "plannedAction": "ColorectalStent"})
+
+    def alerts() -> set[str]:
+        return {f.alert for f in fastvalidate.compile_validator().validate([stent])[stent.iri] if f.alert}
+
+    try:
+        content.reset()
+        assert kcache.snapshot() is not None  # the cache is on
+        assert str(GK.Alert_StentLowRectum) in alerts()
+        safety = Graph()
+        safety += resources.shared_graph("shapes", "safety")
+        for triple in list(safety.triples((GK.Shape_StentLowRectum, None, None))):
+            safety.remove(triple)
+        assert (GK.Shape_StentLowRectum, RDF.type, None) not in safety
+        with content.using({("shapes", "safety"): safety}):
+            assert str(GK.Alert_StentLowRectum) not in alerts()
+        assert str(GK.Alert_StentLowRectum) in alerts()
+    finally:
+        content.reset()

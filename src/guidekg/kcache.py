@@ -92,11 +92,14 @@ def cache_path(key: str | None = None) -> Path:
 
 
 def snapshot() -> Snapshot | None:
-    """The process's snapshot: read from disk, or built and stored; None when disabled or
-    while it is being built (the builders then derive everything from the content)."""
-    if _state["building"] or not enabled():
-        return None
+    """The process's snapshot: read from disk, or built and stored; None when disabled, while
+    it is being built, or while content is swapped in-process (:func:`guidekg.resources.overridden`,
+    mutation testing: the snapshot is keyed by the files, so it would hide the swapped graphs);
+    the builders then derive everything from the content."""
     from . import resources
+
+    if _state["building"] or not enabled() or resources.overrides_active():
+        return None
 
     dirs = tuple(str(resources.data_dir(kind)) for kind in _CONTENT)
     if _state["done"] != dirs:  # first call, or the content folders were pointed elsewhere

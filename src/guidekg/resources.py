@@ -79,6 +79,11 @@ def _parsed(kind: str, names: tuple[str, ...]) -> Graph:
     return graph
 
 
+def overrides_active() -> bool:
+    """True inside :func:`overridden`: the process's content differs from the files on disk."""
+    return bool(_OVERRIDES)
+
+
 @contextmanager
 def overridden(graphs: Mapping[tuple[str, str], Graph]) -> Iterator[None]:
     """Within the block, ``(kind, name)`` reads the given parsed graph instead of the file.

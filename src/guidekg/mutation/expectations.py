@@ -3,8 +3,8 @@
 Files (``tests/data/expected/`` of a checkout):
 
 * ``examples.json``: ``{patient: {status, treatment_classes: [...], alerts: {id: severity}, ...}}``
-  for ``examples/patients.csv``; ``examples-plan.json`` (same shape, plan verdicts under
-  ``plan``) is merged in when present.
+  for ``examples/patients.csv``; ``examples-plan.json`` (``{patient: [{action, from, verdict, rule}, ...]}``,
+  keys starting with ``_`` are comments) is merged in as each patient's ``plan`` when present.
 * ``conformance.json``: ``{"base": facts, "cases": {id: {"facts": overrides, "classes": [...]}}}``,
   the exact set of decision (treatment and alert) classes of small constructed patients, or
   ``"consistent": false``.
@@ -32,6 +32,7 @@ from ..model import PatientRecord, SourceRef
 from ..namespaces import GK, curie, patient_iri
 
 EXPECTED_DIR = Path(__file__).resolve().parents[3] / "tests" / "data" / "expected"
+PLAN_FIELDS = ("action", "from", "verdict", "rule")
 COMPARED = ("status", "treatment_classes", "alerts", "plan", "classes", "consistent", "shacl_alerts")
 
 
@@ -83,8 +84,8 @@ def observed(result, decision_classes: frozenset[str] | None = None) -> dict[str
         "alerts": {a["id"]: a["severity"] for a in data["alerts"]},
         "consistent": data["status"] != "contradictory",
     }
-    if "plan" in data:
-        out["plan"] = data["plan"]
+    if "plan" in data:  # the reviewed fields of each plan entry (codes, reason and evidence are the vocabulary's)
+        out["plan"] = [{k: p.get(k) for k in PLAN_FIELDS} for p in data["plan"]]
     if decision_classes is not None and not isinstance(result, dict):
         out["classes"] = sorted(curie(c) for c in result.classes if c in decision_classes)
     return out
@@ -122,10 +123,10 @@ def _load(path: Path) -> dict[str, Any]:
 def example_expectations(folder: Path = EXPECTED_DIR) -> dict[str, dict[str, Any]]:
     """examples.json merged with examples-plan.json (the plan file adds keys; examples.json wins on a clash)."""
     examples = _load(folder / "examples.json")
-    plans = _load(folder / "examples-plan.json")
+    plans = {p: v for p, v in _load(folder / "examples-plan.json").items() if not p.startswith("_")}
     merged: dict[str, dict[str, Any]] = {}
     for pid in list(examples) + [p for p in plans if p not in examples]:
-        entry = dict(plans.get(pid, {}))
+        entry = {"plan": plans[pid]} if pid in plans else {}
         entry.update(examples.get(pid, {}))
         merged[pid] = entry
     return merged
