@@ -14,6 +14,14 @@ EXAMPLES = ROOT / "examples"
 HAS_JAVA = shutil.which("java") is not None
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser and HermiT tests join the slow set: each costs 5-40 s (a JVM or a Chromium start),
+    so the quick loop (`-m "not slow"`) leaves them to CI, which runs everything."""
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("hermit"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def fast():
     return get_reasoner("fast")
