@@ -205,7 +205,8 @@ def test_completed_procedure_gives_primary_status(tmp_path, system, code, status
 
 
 # ------------------------------------------------------------------ joining and versions
-def test_resources_in_separate_files_join_their_patient(tmp_path):
+def split_ex01(tmp_path):
+    """EX01 as a Patient file plus a folder holding each of its other resources alone."""
     bundle = ex01()
     patient, rest = bundle["entry"][0]["resource"], [e["resource"] for e in bundle["entry"][1:]]
     folder = tmp_path / "parts"
@@ -213,7 +214,11 @@ def test_resources_in_separate_files_join_their_patient(tmp_path):
     write(tmp_path / "patient.json", patient)
     for resource in rest:
         write(folder / f"{resource['id']}.json", resource)
-    records = list(read_patients([tmp_path / "patient.json", folder]))
+    return [tmp_path / "patient.json", folder]
+
+
+def test_resources_in_separate_files_join_their_patient(tmp_path):
+    records = list(read_patients(split_ex01(tmp_path)))
     assert [r.patient_id for r in records] == ["EX01-left-ras-wt"]
     assert values(records[0], "primarySite") == {("iri", str(GK.Rectum))} and not records[0].ingest_failed
 
@@ -225,15 +230,8 @@ def test_streaming_batch_joins_separate_files_too(tmp_path):
 
     from guidekg.batch import run_batch
 
-    bundle = ex01()
-    patient, rest = bundle["entry"][0]["resource"], [e["resource"] for e in bundle["entry"][1:]]
-    folder = tmp_path / "parts"
-    folder.mkdir()
-    write(tmp_path / "patient.json", patient)
-    for resource in rest:
-        write(folder / f"{resource['id']}.json", resource)
     out = io.StringIO()
-    summary = run_batch([tmp_path / "patient.json", folder], out)
+    summary = run_batch(split_ex01(tmp_path), out)
     lines = [jsonlib.loads(line) for line in out.getvalue().splitlines()]
     assert [(d["patient"], d["status"]) for d in lines] == [("EX01-left-ras-wt", "ok")] and summary.total == 1
     assert "gk:DoubletPlusAntiEGFR" in lines[0]["treatment_classes"]
