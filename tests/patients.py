@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from rdflib import XSD, Literal, URIRef
-
 from guidekg.ingest.defaults import apply_defaults
 from guidekg.model import PatientRecord, SourceRef
+from guidekg.mutation.expectations import fact_term
 from guidekg.namespaces import GK, patient_iri
 
 
@@ -14,17 +13,7 @@ def make_patient(pid: str, defaults: bool = True, **facts) -> PatientRecord:
     record = PatientRecord(pid, patient_iri(pid), SourceRef("test", None))
     for prop, value in facts.items():
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, bool):
-                term = Literal(item)
-            elif isinstance(item, int):
-                term = Literal(item, datatype=XSD.integer)
-            elif isinstance(item, float):
-                term = Literal(str(item), datatype=XSD.decimal)
-            elif isinstance(item, Literal):
-                term = item
-            else:
-                term = URIRef(GK[item])
-            record.add(str(GK[prop]), term)
+            record.add(str(GK[prop]), fact_term(item))
     if defaults:
         apply_defaults(record)
     return record

@@ -47,6 +47,24 @@ class Case:
     disputed: dict[str, Any] = field(default_factory=dict)
 
 
+def fact_term(item: Any) -> Any:
+    """One fact value as an RDF term: str = gk individual, ``date:``/``str:`` prefixed = xsd:date/xsd:string,
+    bool/int/float = literal, an rdflib Literal as given."""
+    if isinstance(item, Literal):
+        return item
+    if isinstance(item, bool):
+        return Literal(item)
+    if isinstance(item, int):
+        return Literal(item, datatype=XSD.integer)
+    if isinstance(item, float):
+        return Literal(str(item), datatype=XSD.decimal)
+    if isinstance(item, str) and item.startswith("date:"):
+        return Literal(item[5:], datatype=XSD.date)
+    if isinstance(item, str) and item.startswith("str:"):
+        return Literal(item[4:], datatype=XSD.string)
+    return URIRef(GK[item])
+
+
 def record_from_facts(pid: str, facts: dict[str, Any], defaults: bool = True) -> PatientRecord:
     """A record from gk local names -> value (str = gk individual, ``date:``/``str:`` prefixed = xsd:date/xsd:string,
     bool/int/float = literal, list = several, None = absent; ``patientId`` given replaces the generated one)."""
@@ -57,19 +75,7 @@ def record_from_facts(pid: str, facts: dict[str, Any], defaults: bool = True) ->
         if value is None:
             continue
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, bool):
-                term = Literal(item)
-            elif isinstance(item, int):
-                term = Literal(item, datatype=XSD.integer)
-            elif isinstance(item, float):
-                term = Literal(str(item), datatype=XSD.decimal)
-            elif isinstance(item, str) and item.startswith("date:"):
-                term = Literal(item[5:], datatype=XSD.date)
-            elif isinstance(item, str) and item.startswith("str:"):
-                term = Literal(item[4:], datatype=XSD.string)
-            else:
-                term = URIRef(GK[item])
-            record.add(str(GK[prop]), term)
+            record.add(str(GK[prop]), fact_term(item))
     if defaults:
         apply_defaults(record)
     return record
