@@ -116,6 +116,11 @@ def test_no_continue_the_same_backbone_when_the_current_regimen_is_contraindicat
     # converted, reviewed, one stage feasible: hepatectomy
     (dict(ON_CHEMO, resectability="ConvertedResectable", oneStageHepatectomyFeasible=True, hpbMdtReviewed=True,
           plannedAction=["Hepatectomy"]), {("hepatectomy", "recommended", "gk:Amend_OneStageConditional")}),
+    # ECOG 3: the amendment's own proposal (was 'not-addressed' while the amendment was marked
+    # gk:judgedBy the intensive-regimen shape, which made its actions restrictions)
+    (dict(ecog=3, plannedAction=["IndividualisedSystemicTherapy"]),
+     {("individualised non-intensive systemic therapy or best supportive care", "recommended",
+       "gk:Amend_FitnessECOG3")}),
 ])
 def test_supported_plan_is_recommended_or_consistent(facts, expected):
     result = run(**facts)
