@@ -26,7 +26,7 @@ try:
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installed extras
     raise ModuleNotFoundError("--engine spark needs pyspark: pip install 'guidekg[spark]'", name=exc.name) from exc
 
-__all__ = ["assess", "mapper", "session"]
+__all__ = ["Mapper", "assess", "mapper", "session"]
 
 
 def session(master: str | None = None, app: str = "guidekg") -> SparkSession:
@@ -36,24 +36,34 @@ def session(master: str | None = None, app: str = "guidekg") -> SparkSession:
     return builder.config("spark.ui.showConsoleProgress", "false").getOrCreate()
 
 
-def mapper(spark: SparkSession, wave: int | None = None) -> Callable[..., Iterator[Any]]:
+class Mapper:
     """A :func:`guidekg.batch.run_batch` mapper running chunks on Spark executors in waves of
-    ``wave`` chunks (default: twice the default parallelism), results in input order: the
-    driver holds one wave at a time, so its memory stays flat."""
-    context = spark.sparkContext
-    size = wave or max(2, 2 * context.defaultParallelism)
+    ``wave`` chunks, results in input order: the driver holds one wave at a time, so its
+    memory stays flat. :meth:`share` ships a read-only value (the audit's groups) to every
+    executor once, as a broadcast variable, instead of with every chunk."""
 
-    def run(work: Iterable[Any], func: Callable[..., Any], args: tuple) -> Iterator[Any]:
+    def __init__(self, spark: SparkSession, wave: int | None = None) -> None:
+        self.context = spark.sparkContext
+        self.size = wave or max(2, 2 * self.context.defaultParallelism)
+
+    def __call__(self, work: Iterable[Any], func: Callable[..., Any], args: tuple) -> Iterator[Any]:
         batch: list[Any] = []
         for chunk in work:
             batch.append(chunk)
-            if len(batch) >= size:
-                yield from _wave(context, batch, func, args)
+            if len(batch) >= self.size:
+                yield from _wave(self.context, batch, func, args)
                 batch = []
         if batch:
-            yield from _wave(context, batch, func, args)
+            yield from _wave(self.context, batch, func, args)
 
-    return run
+    def share(self, value: Any) -> Any:
+        """``value`` on every executor, read there as ``.value``."""
+        return self.context.broadcast(value)
+
+
+def mapper(spark: SparkSession, wave: int | None = None) -> Mapper:
+    """A :class:`Mapper` on ``spark`` (default wave: twice the default parallelism)."""
+    return Mapper(spark, wave)
 
 
 def _wave(context: Any, batch: list[Any], func: Callable[..., Any], args: tuple) -> list[Any]:
@@ -66,8 +76,12 @@ def _assess_partition(rows: Iterable[Any], name: str, header: list[str], explain
     import json
 
     from .batch import process_chunk
+    from .ingest.parquet import cell_text
+    from .vocabulary import vocabulary
 
-    chunk_rows = [(row["_line"], ["" if row[c] is None else str(row[c]) for c in header], row["_duplicate_of"]) for row in rows]
+    kinds = [vocabulary().columns[c].kind for c in header]
+    chunk_rows = [(row["_line"], [cell_text(row[c], kind) for c, kind in zip(header, kinds, strict=True)], row["_duplicate_of"])
+                  for row in rows]
     if not chunk_rows:
         return
     text, _ = process_chunk(("csv", name, header, chunk_rows), "fast", explain)
@@ -77,7 +91,8 @@ def _assess_partition(rows: Iterable[Any], name: str, header: list[str], explain
 
 
 def assess(dataframe: Any, name: str = "dataframe", explain: bool = False) -> Any:
-    """Assess a DataFrame of case-sheet rows (ARCHITECTURE §4.2 columns, values as text):
+    """Assess a DataFrame of case-sheet rows (ARCHITECTURE §4.2 columns; values as text, or
+    typed as in a Parquet case sheet, read as :func:`guidekg.ingest.parquet.cell_text` says):
     returns a DataFrame ``patient, status, line, result`` (``result``: the full JSON of
     ARCHITECTURE §5.1), one row per input row, none dropped.
 
