@@ -2,12 +2,19 @@
 
 Patients are independent, so the unit of work is the local engine's chunk
 (:func:`guidekg.batch.chunks`): the driver streams the input exactly as the local engine
-does (same CSV reader, same line numbers, same duplicate-id table, so a malformed row comes
-out ``invalid`` with its line and nothing is dropped), and the executors run
-:func:`guidekg.batch.process_chunk` - the compiled classifier and compiled shape checks, no
-JVM reasoner - on waves of chunks; results come back in input order and are written by the
-same writers (NDJSON, compact NDJSON, Parquet). The answers are therefore the local
-engine's, byte for byte (tests/test_spark.py).
+does (same CSV and Parquet readers, same line and row numbers, same FHIR staging, same
+duplicate-id table, so a malformed row comes out ``invalid`` with its line and nothing is
+dropped), and the executors run :func:`guidekg.batch.process_chunk` - the compiled
+classifier and compiled shape checks, no JVM reasoner - on waves of chunks; results come
+back in input order and are written by the same writers (NDJSON, compact NDJSON, Parquet).
+``guidekg audit --engine spark`` sends the same chunks to the audit's counting function and
+sums the per-chunk tallies on the driver. The answers are therefore the local engine's,
+byte for byte (tests/test_spark.py).
+
+Inputs: CSV and Parquet case sheets (cells travel to the executors as text and are parsed
+there), FHIR Bundles and Bulk Data NDJSON (staged on the driver, which joins resources to
+their patients, then shipped as records), RDF. For a table already in a cluster store,
+:func:`assess` takes a DataFrame and runs wholly on the executors.
 
 Executors need guidekg importable (``pip install guidekg`` on the cluster image, or
 ``--py-files`` with a wheel) and build their compiled knowledge cache once

@@ -3,7 +3,9 @@
 The cohort streams through the population path (:func:`guidekg.batch.chunks`,
 :func:`guidekg.batch.assess_chunk`, :func:`guidekg.batch.ordered_map`): each worker assesses a
 chunk and returns only its counts (:mod:`guidekg.audit.tally`), so memory stays flat however
-large the cohort. Every input patient is counted exactly once (invalid rows too).
+large the cohort. Every input patient is counted exactly once (invalid rows too). With
+``--engine spark`` the same chunks are counted on Spark executors (:mod:`guidekg.spark`) and
+their tallies summed here, so the report is the local one.
 
 Grouping: the case sheet refuses unknown columns (ARCHITECTURE §4.2), so a grouping column
 (centre, year ...) comes from a separate CSV, ``--groups FILE.csv``, keyed by ``patient_id``;
