@@ -132,3 +132,29 @@ def test_rows_are_read_one_record_batch_at_a_time(tmp_path):
     sizes = [[row for row, _ in batch] for batch in batches]
     assert header == ["patient_id"] and [len(s) for s in sizes] == [100, 100, 50]
     assert sizes[0][0] == 1 and sizes[-1][-1] == 250  # rows numbered from 1 across batches
+
+
+def test_vectorised_column_texts_equal_cell_text_value_by_value():
+    """The reader's fast path (Arrow casts) writes exactly what cell_text writes for each value."""
+    from guidekg.ingest.parquet import column_texts
+
+    columns = [
+        (pa.array(["a", None, " b ", ""]), "enum"),
+        (pa.array(["x", None], pa.large_string()), "enum"),
+        (pa.array(["mss", "mss", None, "msi-h"]).dictionary_encode(), "enum"),
+        (pa.array([1, None, -3, 2**40], pa.int64()), "integer"),
+        (pa.array([1, None, 255], pa.uint8()), "integer"),
+        (pa.array([True, None, False]), "boolean"),
+        (pa.array([dt.date(2026, 1, 2), None, dt.date(1999, 12, 31)], pa.date32()), "date"),
+        (pa.array([dt.date(2026, 1, 2), None], pa.date64()), "date"),
+        (pa.array([2.0, None, 0.1, 1e20, float("nan")]), "decimal"),
+        (pa.array([2.0, 2.5]), "integer"),
+        (pa.array([Decimal("2.50"), None], pa.decimal128(5, 2)), "decimal"),
+        (pa.array([dt.datetime(2026, 1, 2), dt.datetime(2026, 1, 2, 3, 4)], pa.timestamp("us")), "date"),
+        (pa.array([["FOLFOX", "bevacizumab"], None, []], pa.list_(pa.string())), "action-list"),
+        (pa.array([["FOLFOX", None], ["CAPOX"]], pa.list_(pa.string())), "action-list"),
+        (pa.array([[1, 2], None], pa.list_(pa.int64())), "enum-list"),
+        (pa.array([b"abc", None]), "enum"),
+    ]
+    for array, kind in columns:
+        assert column_texts(array, kind) == [cell_text(v, kind) for v in array.to_pylist()], (array.type, kind)

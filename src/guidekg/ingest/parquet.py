@@ -33,7 +33,7 @@ from ..vocabulary import vocabulary
 from .casesheet import _row, check_header
 from .errors import InputError
 
-__all__ = ["BATCH_ROWS", "cell_text", "chunk_records", "parquet_chunks", "read_parquet"]
+__all__ = ["BATCH_ROWS", "cell_text", "chunk_records", "column_texts", "parquet_chunks", "read_parquet"]
 
 BATCH_ROWS = 2000
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that did not decode (surrogateescape)
@@ -89,6 +89,37 @@ def cell_text(value: Any, kind: str) -> str:
     return str(value)
 
 
+def column_texts(column: Any, kind: str) -> list[str]:
+    """:func:`cell_text` of every value of an Arrow array, vectorised where Arrow writes the
+    same text (strings, integers, booleans, dates, lists of text: most of a case sheet), else
+    once per distinct value (floats, decimals, timestamps). tests/test_parquet_input.py checks
+    both ways agree; the per-value way alone took 2.6 s per 100,000 rows of a typed cohort."""
+    pa, _ = _pyarrow()
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    kind_of = column.type
+    if pa.types.is_string(kind_of) or pa.types.is_large_string(kind_of):
+        text = column
+    elif pa.types.is_integer(kind_of) or pa.types.is_date(kind_of):
+        text = pc.cast(column, pa.string())
+    elif pa.types.is_boolean(kind_of):
+        text = pc.if_else(column, "yes", "no")
+    elif ((pa.types.is_list(kind_of) or pa.types.is_large_list(kind_of))
+          and (pa.types.is_string(kind_of.value_type) or pa.types.is_large_string(kind_of.value_type))
+          and pc.list_flatten(column).null_count == 0):
+        text = pc.binary_join(column, ";")
+    else:  # each distinct value once: a cohort repeats a few values (months, dates) many times
+        try:
+            encoded = pc.dictionary_encode(column)
+        except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return [cell_text(value, kind) for value in column.to_pylist()]
+        texts = [cell_text(value, kind) for value in encoded.dictionary.to_pylist()]
+        return ["" if i is None else texts[i] for i in encoded.indices.to_pylist()]
+    return pc.fill_null(text, "").to_pylist()
+
+
 def _check_schema(path: Path, schema: Any) -> list[str]:
     """The column names, checked as a CSV header is; a column of a type no cell can hold
     (a struct, a map, a nested list) fails the file, naming the column and its type."""
@@ -135,7 +166,7 @@ def read_rows(path: Path, batch_rows: int = BATCH_ROWS) -> tuple[list[str], Iter
         number = 1
         try:
             for batch in handle.iter_batches(batch_size=batch_rows, columns=header):
-                columns = [[cell_text(v, kind) for v in batch.column(i).to_pylist()] for i, kind in enumerate(kinds)]
+                columns = [column_texts(batch.column(i), kind) for i, kind in enumerate(kinds)]
                 rows = [(number + i, list(cells)) for i, cells in enumerate(zip(*columns, strict=True))]
                 number += len(rows)
                 yield rows
