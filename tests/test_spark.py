@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -208,3 +211,24 @@ def test_assess_reads_typed_columns_as_the_parquet_reader_does(spark, tmp_path):
         return result["status"], result["treatment_classes"], [r["id"] for r in result["recommendations"]], result["plan"]
 
     assert [essence(json.loads(r["result"])) for r in got] == [essence(json.loads(line)) for line in _lines(local)]
+
+
+def test_spark_submit_runs_the_cli_on_the_submitted_master(tmp_path):
+    """guidekg.spark_submit under spark-submit takes spark-submit's master (the CLI once forced
+    local[*], which would have run a cluster job on the driver alone) and answers as locally."""
+    from guidekg import spark_submit
+
+    submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
+    events, out, local = tmp_path / "events", tmp_path / "submit.ndjson", tmp_path / "local.ndjson"
+    events.mkdir()
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
+    command = [str(submit), "--master", "local[1]", "--conf", "spark.eventLog.enabled=true",
+               "--conf", "spark.eventLog.compress=false", "--conf", "spark.eventLog.rolling.enabled=false",
+               "--conf", f"spark.eventLog.dir={events.as_uri()}", spark_submit.__file__,
+               "recommend", str(EXAMPLES / "patients.csv"), "--format", "ndjson", "--engine", "spark", "--out", str(out)]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    expected_code = main(["recommend", str(EXAMPLES / "patients.csv"), "--format", "ndjson", "--out", str(local)])
+    assert run.returncode == expected_code, run.stderr[-3000:]
+    assert _lines(out) == _lines(local) != []
+    log = "".join(p.read_text(encoding="utf-8") for p in events.rglob("*") if p.is_file())
+    assert '"spark.master":"local[1]"' in log

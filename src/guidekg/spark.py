@@ -18,7 +18,9 @@ their patients, then shipped as records), RDF. For a table already in a cluster 
 
 Executors need guidekg importable (``pip install guidekg`` on the cluster image, or
 ``--py-files`` with a wheel) and build their compiled knowledge cache once
-(:mod:`guidekg.kcache`, ``GUIDEKG_CACHE``). ``local[*]`` is the embedded default.
+(:mod:`guidekg.kcache`, ``GUIDEKG_CACHE``). ``local[*]`` is the embedded default; on a
+cluster, give ``--master URL`` or run the CLI through ``spark-submit`` with
+:mod:`guidekg.spark_submit` as the application file.
 
 pyspark is optional (``pip install 'guidekg[spark]'``); it is imported only here.
 """
@@ -37,9 +39,14 @@ __all__ = ["Mapper", "assess", "mapper", "session"]
 
 
 def session(master: str | None = None, app: str = "guidekg") -> SparkSession:
-    """The active Spark session, or a new one on ``master`` (default ``local[*]``)."""
+    """The active Spark session, or a new one on ``master``.
+
+    With no ``master`` none is set here: under ``spark-submit`` the cluster's master applies
+    (setting ``local[*]`` would override it and run the job on the driver alone), and a
+    plain ``python`` process gets Spark's own default, ``local[*]``."""
     builder = SparkSession.builder.appName(app)
-    builder = builder.master(master or "local[*]")
+    if master:
+        builder = builder.master(master)
     return builder.config("spark.ui.showConsoleProgress", "false").getOrCreate()
 
 
