@@ -232,3 +232,36 @@ def test_spark_submit_runs_the_cli_on_the_submitted_master(tmp_path):
     assert _lines(out) == _lines(local) != []
     log = "".join(p.read_text(encoding="utf-8") for p in events.rglob("*") if p.is_file())
     assert '"spark.master":"local[1]"' in log
+
+
+def test_audit_of_a_dataframe_on_the_executors_equals_the_local_audit(spark, tmp_path):
+    """guidekg.spark.audit: counted per partition on the executors, grouped by a DataFrame
+    column; the same report as guidekg audit with the same groups from a --groups file."""
+    from guidekg.audit import read_groups, run_audit
+    from guidekg.audit.report import render_csv
+    from guidekg.spark import audit
+    from guidekg.synthetic import COLUMNS, synthetic_rows
+
+    rows = [dict(row) for row in synthetic_rows(600, seed=21)]
+    rows.append(dict(rows[5]))  # a duplicate id: invalid, in its first row's centre
+    rows[40]["ecog"] = "x"  # a bad value: invalid
+    centres = ["" if i % 9 == 0 else "AB"[i % 2] for i in range(len(rows))]
+    centres[-1] = centres[5]
+    sheet, spark_sheet, groups = tmp_path / "cohort.csv", tmp_path / "with-centre.csv", tmp_path / "centres.csv"
+    for path, extra in ((sheet, ()), (spark_sheet, ("centre",))):
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, [*COLUMNS, *extra], lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(dict(row, **({"centre": c} if extra else {})) for row, c in zip(rows, centres, strict=True))
+    groups.write_text("patient_id,centre\n" + "".join(f"{r['patient_id']},{c}\n" for r, c in zip(rows[:-1], centres, strict=False) if c),
+                      encoding="utf-8")
+    local = run_audit([sheet], groups=read_groups(groups, "centre"), by="centre")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "40000")  # several partitions, in file order
+    try:
+        frame = spark.read.csv(str(spark_sheet), header=True, inferSchema=False)
+        assert frame.rdd.getNumPartitions() > 1
+        remote = audit(frame, name=str(sheet), by="centre")
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert remote.tally["patients"][("all",)]["invalid"] == 2 and remote.tally["patients"][("all",)]["patients"] == 601
+    assert render_csv(remote) == render_csv(local)

@@ -35,7 +35,7 @@ try:
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installed extras
     raise ModuleNotFoundError("--engine spark needs pyspark: pip install 'guidekg[spark]'", name=exc.name) from exc
 
-__all__ = ["Mapper", "assess", "mapper", "session"]
+__all__ = ["Mapper", "assess", "audit", "mapper", "session"]
 
 
 def session(master: str | None = None, app: str = "guidekg") -> SparkSession:
@@ -118,7 +118,7 @@ def assess(dataframe: Any, name: str = "dataframe", explain: bool = False) -> An
     from pathlib import Path
 
     from pyspark.sql import functions as F
-    from pyspark.sql.types import IntegerType, StringType, StructField, StructType
+    from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
 
     from .ingest.casesheet import check_header
     from .model import SourceRef
@@ -128,7 +128,8 @@ def assess(dataframe: Any, name: str = "dataframe", explain: bool = False) -> An
     check_header(Path(name), header, vocabulary())
     if "_line" not in dataframe.columns:
         indexed = dataframe.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1] + 2))
-        dataframe = indexed.toDF([*header, "_line"])
+        # the DataFrame's own types (inferring them again fails on an all-empty column)
+        dataframe = indexed.toDF(StructType([*dataframe.schema.fields, StructField("_line", LongType(), False)]))
     key = F.trim(F.col("patient_id"))
     first = (dataframe.where(key.isNotNull() & (key != "")).groupBy(key.alias("_id")).agg(F.min("_line").alias("_first")))
     joined = dataframe.join(first, key == F.col("_id"), "left")
@@ -140,3 +141,57 @@ def assess(dataframe: Any, name: str = "dataframe", explain: bool = False) -> An
     schema = StructType([StructField("patient", StringType()), StructField("status", StringType()),
                          StructField("line", IntegerType()), StructField("result", StringType())])
     return ordered.rdd.mapPartitions(lambda rows: _assess_partition(rows, name, header, explain)).toDF(schema)
+
+
+def _tally_partition(rows: Iterable[Any], by: str | None) -> Iterator[Any]:
+    import json
+
+    from .audit import UNLISTED
+    from .audit.tally import add_patient, new_tally
+
+    tally = new_tally()
+    for row in rows:
+        group = None
+        if by is not None:
+            value = row["_group"]
+            group = UNLISTED if value is None else (str(value).strip() or "(empty)")
+        add_patient(tally, json.loads(row["result"]), group)
+    yield tally
+
+
+def audit(dataframe: Any, name: str = "dataframe", by: str | None = None) -> Any:
+    """Concordance audit (:mod:`guidekg.audit`) of a DataFrame of case-sheet rows, computed on
+    the executors: each partition's patients are assessed (:func:`assess`) and counted there,
+    and only the per-partition tallies (a few hundred numbers) reach the driver.
+
+    ``by`` names a column of the DataFrame that is not a case-sheet column (a centre, a
+    year) to group by; it is set aside before assessment. An empty value is the group
+    ``(empty)``, a null one ``(unlisted)``, as with ``guidekg audit --groups``. Returns an
+    :class:`guidekg.audit.AuditResult`; :func:`guidekg.audit.report.write_report` writes it.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import LongType, StructField, StructType
+
+    from .audit import AuditResult, _labels
+    from .audit.tally import merge, new_tally
+    from .knowledge import knowledge
+
+    if by is not None and by not in dataframe.columns:
+        raise ValueError(f"{name}: no column '{by}' to group by; columns: {', '.join(dataframe.columns)}")
+    if "_line" not in dataframe.columns:
+        indexed = dataframe.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1] + 2))
+        dataframe = indexed.toDF(StructType([*dataframe.schema.fields, StructField("_line", LongType(), False)]))
+    results = assess(dataframe.drop(by) if by else dataframe, name)
+    if by:
+        groups = dataframe.select(F.col("_line").alias("_gline"), F.col(by).alias("_group"))
+        results = results.join(groups, results["line"] == groups["_gline"], "left")
+
+    def add(into: Any, other: Any) -> Any:
+        merged = new_tally()
+        merge(merged, into)
+        merge(merged, other)
+        return merged
+
+    tally = results.rdd.mapPartitions(lambda rows: _tally_partition(rows, by)).fold(new_tally(), add)
+    labels, kinds = _labels(tally)
+    return AuditResult(tally, labels, kinds, by, knowledge().version)
