@@ -147,7 +147,10 @@ def _check_schema(path: Path, schema: Any) -> list[str]:
 
 
 def _open(path: Path) -> Any:
-    _, pq = _pyarrow()
+    try:
+        _, pq = _pyarrow()
+    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installed extras
+        raise InputError(str(path), None, str(exc)) from None
     try:
         return pq.ParquetFile(str(path))
     except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError
