@@ -201,6 +201,9 @@ def test_assess_reads_typed_columns_as_the_parquet_reader_does(spark, tmp_path):
     from guidekg.spark import assess
 
     _, parquet = write_pair(tmp_path, 400, seed=12)
+    pa, pq = pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
+    table = pq.read_table(parquet)  # an all-empty column: its type cannot be inferred from the values
+    pq.write_table(table.set_column(table.schema.get_field_index("her2"), "her2", pa.nulls(table.num_rows, pa.string())), parquet)
     local = tmp_path / "local.ndjson"
     main(["recommend", str(parquet), "--format", "ndjson", "--out", str(local)])
     frame = spark.read.parquet(str(parquet))
