@@ -153,3 +153,24 @@ def test_html_report_renders_in_chromium_without_requests(cohort, tmp_path):
             browser.close()
     assert not errors, errors
     assert all(u.startswith(("file:", "data:")) for u in requests), requests
+
+
+def test_a_mapper_counts_the_same_with_groups_it_was_given(cohort):
+    """run_audit(mapper=...) (the --engine spark seam): the groups reach the chunks through the
+    mapper's shared value, not through the parent's memory, and the counts equal the local ones."""
+    import guidekg.audit as audit_module
+
+    sheet, group_file, _ = cohort
+    groups = read_groups(group_file, "centre")
+    seen = []
+
+    def mapper(work, func, args):
+        for chunk in work:
+            shared = args[-1]
+            seen.append(shared.value == groups)
+            audit_module._GROUPS.clear()  # as on a Spark executor: nothing inherited from the parent
+            yield func(chunk, *args)
+
+    mapped = run_audit([sheet], groups=groups, by="centre", chunk_size=60, mapper=mapper)
+    assert seen and all(seen)
+    assert mapped.tally == run_audit([sheet], groups=groups, by="centre", chunk_size=60).tally

@@ -40,7 +40,8 @@ CHUNK_SIZE = 2000
 
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes the reader could not decode (surrogateescape)
 
-# A chunk of work: ("csv", path, header, rows[(line, cells, duplicate_of)]) or ("records", records).
+# A chunk of work: ("csv", path, header, rows[(line, cells, duplicate_of)]), the same with "parquet"
+# (rows numbered from 1, see guidekg.ingest.parquet) or ("records", records).
 Chunk = tuple
 
 
@@ -129,6 +130,10 @@ def chunks(inputs: Iterable[str | Path], chunk_size: int = CHUNK_SIZE) -> Iterat
     for unit in input_units(paths):  # FHIR inputs joined into one dataset, as read_patients does
         if isinstance(unit, Path) and unit.suffix.lower() == ".csv" and unit.is_file():
             yield from _csv_chunks(unit, duplicates, chunk_size)
+        elif isinstance(unit, Path) and unit.suffix.lower() == ".parquet" and unit.is_file():
+            from .ingest.parquet import parquet_chunks  # text cells, parsed in the workers as CSV rows are
+
+            yield from parquet_chunks(unit, duplicates, chunk_size)
         else:
             yield from _record_chunks(unit, duplicates, chunk_size)
 
@@ -136,6 +141,10 @@ def chunks(inputs: Iterable[str | Path], chunk_size: int = CHUNK_SIZE) -> Iterat
 def _records(chunk: Chunk) -> list[PatientRecord]:
     if chunk[0] == "records":
         return chunk[1]
+    if chunk[0] == "parquet":
+        from .ingest.parquet import chunk_records
+
+        return chunk_records(chunk, parse=_cached_cell)
     _, name, header, rows = chunk
     path, vocab = Path(name), vocabulary()
     out = []

@@ -3,7 +3,9 @@
 The cohort streams through the population path (:func:`guidekg.batch.chunks`,
 :func:`guidekg.batch.assess_chunk`, :func:`guidekg.batch.ordered_map`): each worker assesses a
 chunk and returns only its counts (:mod:`guidekg.audit.tally`), so memory stays flat however
-large the cohort. Every input patient is counted exactly once (invalid rows too).
+large the cohort. Every input patient is counted exactly once (invalid rows too). With
+``--engine spark`` the same chunks are counted on Spark executors (:mod:`guidekg.spark`) and
+their tallies summed here, so the report is the local one.
 
 Grouping: the case sheet refuses unknown columns (ARCHITECTURE §4.2), so a grouping column
 (centre, year ...) comes from a separate CSV, ``--groups FILE.csv``, keyed by ``patient_id``;
@@ -14,7 +16,7 @@ group ``(unlisted)``.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,15 +65,25 @@ def read_groups(path: str | Path, column: str) -> dict[str, str]:
     return groups
 
 
-def _audit_chunk(chunk: Any, reasoner: str, grouped: bool) -> Tally:
+def _audit_chunk(chunk: Any, reasoner: str, grouped: bool, shared: Any = None) -> Tally:
+    """Count one chunk. Groups come from the parent's memory (forked workers), or from
+    ``shared.value`` where a mapper ships them (a Spark broadcast variable)."""
     from ..batch import assess_chunk
 
+    groups = _GROUPS if shared is None else shared.value
     tally = new_tally()
     for result in assess_chunk(chunk, reasoner):
         full = result.as_json()
-        group = _GROUPS.get(full["patient"], UNLISTED) if grouped else None
+        group = groups.get(full["patient"], UNLISTED) if grouped else None
         add_patient(tally, full, group)
     return tally
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """A value travelling with each chunk, for a mapper that cannot broadcast."""
+
+    value: Any
 
 
 def _labels(tally: Tally) -> tuple[dict[str, str], dict[str, str]]:
@@ -101,8 +113,15 @@ def _labels(tally: Tally) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def run_audit(inputs: Iterable[str | Path], groups: dict[str, str] | None = None, by: str | None = None,
-              reasoner: str = "fast", workers: int = 1, chunk_size: int = 2000) -> AuditResult:
-    """Assess every patient of the cohort and count concordance per rule (and per group)."""
+              reasoner: str = "fast", workers: int = 1, chunk_size: int = 2000,
+              mapper: Callable[..., Iterator[Any]] | None = None) -> AuditResult:
+    """Assess every patient of the cohort and count concordance per rule (and per group).
+
+    ``mapper(work, func, args)`` replaces the local worker pool, as in
+    :func:`guidekg.batch.run_batch` (:func:`guidekg.spark.mapper`: the chunks are counted on
+    Spark executors and their tallies summed here; sums do not depend on the order, the
+    chunks and so the counts are the local engine's). A mapper with ``share(value)`` ships
+    the groups once instead of with every chunk."""
     from ..batch import chunks, ordered_map, warm
     from ..knowledge import knowledge
 
@@ -113,7 +132,11 @@ def run_audit(inputs: Iterable[str | Path], groups: dict[str, str] | None = None
     tally = new_tally()
     work = chunks(inputs, chunk_size)
     try:
-        if workers <= 1:
+        if mapper is not None:
+            shared = mapper.share(dict(_GROUPS)) if hasattr(mapper, "share") else _Shared(dict(_GROUPS))
+            for part in mapper(work, _audit_chunk, (reasoner, grouped, shared)):
+                merge(tally, part)
+        elif workers <= 1:
             for chunk in work:
                 merge(tally, _audit_chunk(chunk, reasoner, grouped))
         else:

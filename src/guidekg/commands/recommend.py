@@ -10,8 +10,8 @@ FORMATS = ("table", "json", "ndjson", "parquet", "turtle", "jsonld", "fhir")
 
 
 def add_parser(sub):
-    p = sub.add_parser("recommend", help="assess patients (CSV, Turtle/JSON-LD, FHIR) and print recommendations")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="CSV case sheet, RDF file, FHIR JSON/NDJSON or Bulk Data folder")
+    p = sub.add_parser("recommend", help="assess patients (CSV, Parquet, Turtle/JSON-LD, FHIR) and print recommendations")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="CSV or Parquet case sheet, RDF file, FHIR JSON/NDJSON or Bulk Data folder")
     p.add_argument("--format", choices=FORMATS, default="table",
                    help="ndjson streams one JSON object a line with bounded memory (for populations)")
     add_reasoner(p)
@@ -30,8 +30,8 @@ def add_parser(sub):
     return p
 
 
-def _mapper(args):
-    """None for the local engine; a Spark chunk mapper for --engine spark."""
+def engine_mapper(args):
+    """None for the local engine; a Spark chunk mapper for --engine spark (recommend and audit)."""
     if args.engine != "spark":
         if args.master:
             raise ValueError("--master applies to --engine spark")
@@ -56,7 +56,7 @@ def _run_compact(args) -> int:
     progress = sys.stderr if sys.stderr.isatty() else None
     dictionary = new_dictionary()
     options = dict(reasoner=args.reasoner, explain=args.explain, workers=args.workers, chunk_size=args.chunk_size,
-                   progress=progress, dictionary=dictionary, mapper=_mapper(args))
+                   progress=progress, dictionary=dictionary, mapper=engine_mapper(args))
     if args.format == "parquet":
         try:
             from ..export.parquet import ParquetSink
@@ -82,7 +82,7 @@ def _run_ndjson(args) -> int:
         return _run_compact(args)
     progress = sys.stderr if sys.stderr.isatty() else None
     options = dict(reasoner=args.reasoner, explain=args.explain, workers=args.workers, chunk_size=args.chunk_size,
-                   progress=progress, mapper=_mapper(args))
+                   progress=progress, mapper=engine_mapper(args))
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
             summary = run_batch(args.inputs, handle, **options)

@@ -1,4 +1,4 @@
-"""Read patients from files: CSV case sheets, RDF (Turtle, N-Triples, JSON-LD) and FHIR.
+"""Read patients from files: CSV and Parquet case sheets, RDF (Turtle, N-Triples, JSON-LD) and FHIR.
 
 Every reader yields :class:`~guidekg.model.PatientRecord` objects in input order. A problem
 with one patient becomes a finding on that record (it is reported 'invalid', never
@@ -33,12 +33,16 @@ def read_file(path: Path) -> Iterator[PatientRecord]:
         from .casesheet import read_csv
 
         yield from read_csv(path)
+    elif suffix == ".parquet":
+        from .parquet import read_parquet
+
+        yield from read_parquet(path)
     elif suffix in RDF_SUFFIXES:
         from .rdf import read_rdf
 
         yield from read_rdf(path, RDF_SUFFIXES[suffix])
     else:
-        raise InputError(str(path), None, f"unknown input type '{suffix}'; use .csv, {', '.join(sorted(RDF_SUFFIXES))}, FHIR .json/.ndjson or a Bulk Data folder")
+        raise InputError(str(path), None, f"unknown input type '{suffix}'; use .csv, .parquet, {', '.join(sorted(RDF_SUFFIXES))}, FHIR .json/.ndjson or a Bulk Data folder")
 
 
 def is_fhir(path: Path) -> bool:
