@@ -29,6 +29,7 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
+import pyoxigraph as ox
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
@@ -36,6 +37,7 @@ from rdflib.term import Node
 from . import resources
 from .model import Finding, PatientRecord
 from .namespaces import GK, SH, curie
+from .oxstore import from_ox, named, ontology_store, to_ox
 
 if TYPE_CHECKING:
     from .sparql_footprint import Footprint
@@ -162,15 +164,87 @@ class CompiledValidator:
         return found
 
     def _run_sparql(self, records: Sequence[PatientRecord], out: dict[str, list[Finding]]) -> set[str]:
-        """Add the SPARQL checks' findings to ``out``; return the patients pySHACL must redo
-        (:func:`guidekg.shape_sparql.run`: one store per chunk, each patient's rows memoised)."""
+        """Add the SPARQL checks' findings to ``out``; return the patients pySHACL must redo.
+
+        pyoxigraph returns canonical lexical forms ("6" for "6.0"), and findings quote values
+        as the patient wrote them (as pySHACL does), so each returned literal is mapped back to
+        the patient's own spelling. When one patient has two spellings of one value among the
+        predicates read ("2" months on chemotherapy, "2.0" months since assessment, ~3% of
+        a realistic cohort), that mapping is ambiguous only if a solution binds that value: then,
+        and only then, the patient is handed to pySHACL, which knows which one it bound.
+        """
+        retry: set[str] = set()
+        if not self.sparql:
+            return retry
+        # Only patients some check can match, and only the predicates the checks read, go
+        # into the store: the same solutions (sparql_footprint), a fraction of the loading.
+        plan = [(check, {r.iri for r in records if check.may_match(r)}) for check in self.sparql]
+        wanted = set().union(*(ids for _, ids in plan))
+        predicates = self._sparql_predicates
+        if not wanted:
+            return retry
+        store = ontology_store(predicates)
+        chunk = ox.NamedNode("urn:guidekg:chunk")
+        originals: dict[str, dict[tuple[str, object], Literal | None]] = {}  # None: two spellings
+        quads = []
+        patient_type = ox.NamedNode(str(GK.Patient))
+        rdf_type = ox.NamedNode(str(RDF.type))
+        for record in records:
+            if record.iri not in wanted:
+                continue
+            subject = ox.NamedNode(record.iri)
+            quads.append(ox.Quad(subject, rdf_type, patient_type, chunk))
+            mine = originals.setdefault(record.iri, {})
+            for prop, values in record.facts.items():
+                if predicates is not None and prop not in predicates:
+                    continue
+                predicate = named(prop)
+                for value in values:
+                    quads.append(ox.Quad(subject, predicate, to_ox(value), chunk))
+                    if isinstance(value, Literal):
+                        key = (str(value.datatype or ""), _comparable(value))
+                        if key not in mine:
+                            mine[key] = value
+                        elif mine[key] is not None and str(mine[key]) != str(value):
+                            mine[key] = None
+        store.extend(quads)
         if self.alerts is None:
             from .validate import _shape_alerts
 
             self.alerts = dict(_shape_alerts())
-        from .shape_sparql import run
-
-        return run(self, records, out)
+        alerts = self.alerts
+        for check, candidates in plan:
+            if not candidates:
+                continue
+            seen: dict[str, set] = {}
+            solutions = store.query(check.query, use_default_graph_as_union=True)
+            variables = solutions.variables
+            for row in solutions:
+                bound = {var.value: from_ox(row[var]) for var in variables if row[var] is not None}
+                focus = bound.pop("this", None)
+                if focus is None or str(focus) not in out:
+                    continue
+                mine = originals.get(str(focus), {})
+                bound = {k: (mine.get((str(v.datatype or ""), _comparable(v)), v) if isinstance(v, Literal) else v)
+                         for k, v in bound.items()}
+                if any(v is None for v in bound.values()):
+                    retry.add(str(focus))
+                    continue
+                path = bound.pop("path", None)
+                value = bound.pop("value", None)
+                dedup = (path, value, tuple(sorted(bound.items())))
+                if dedup in seen.setdefault(str(focus), set()):
+                    continue
+                seen[str(focus)].add(dedup)
+                if value is None:
+                    value = focus
+                message = check.message
+                for var, val in {**bound, "this": focus, **({"path": path} if path is not None else {}), "value": value}.items():
+                    message = re.sub(f"{{[?$]{var}}}", str(val).replace("\\", "\\\\"), message)
+                out[str(focus)].append(Finding(_text(message, value), severity=check.severity,
+                                               path=curie(str(path)) if path is not None else None,
+                                               alert=alerts.get(check.shape) or alerts.get(check.constraint)))
+        return retry
 
 
 def _finding(check: _PropertyCheck, value: Node | None) -> Finding:
@@ -182,6 +256,11 @@ def _text(message: str, value: Node | None) -> str:
     if value is not None and isinstance(value, (Literal, URIRef)) and str(value) not in message:
         message += f" (value: {curie(str(value)) if isinstance(value, URIRef) else value})"
     return message
+
+
+def _comparable(value: Literal) -> object:
+    python = value.toPython()
+    return python if isinstance(python, (int, Decimal, bool, str)) else str(value)
 
 
 def _one(shapes: Graph, node: Node, prop: URIRef) -> Node | None:
