@@ -23,6 +23,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -302,6 +303,27 @@ def _progress(done: int, started: float, stream: TextIO) -> None:
     stream.flush()
 
 
+GC_THRESHOLD = (50_000, 50, 100)
+"""Collector thresholds during a batch run (Python's default: (700, 10, 10)).
+
+A chunk allocates millions of short-lived objects (terms, dicts, tuples) that reference
+counting frees; with the default the cyclic collector ran every 700 allocations and walked the
+whole unfrozen heap 32 times in 22,000 patients, for nothing. Collection still runs, so memory
+stays bounded; only its frequency changes, never a result. Measured: 0.59-0.63 -> 0.52 ms CPU a
+patient (12 chunks of c100k, same machine, alternated runs)."""
+
+
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """:data:`GC_THRESHOLD` for the run (forked workers inherit it), the caller's restored after."""
+    before = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast", explain: bool = False,
               workers: int = 1, chunk_size: int = CHUNK_SIZE, progress: TextIO | None = None,
               dictionary: dict[str, Any] | None = None, mapper: Callable[..., Iterator[Any]] | None = None) -> Summary:
@@ -315,40 +337,41 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
     started = time.perf_counter()
     summary = Summary()
     warm(reasoner)
-    work = chunks(inputs, chunk_size)
+    with _few_collections():
+        work = chunks(inputs, chunk_size)
 
-    out.flush()
-    binary = getattr(out, "buffer", None)
+        out.flush()
+        binary = getattr(out, "buffer", None)
 
-    def emit(data: str | bytes, counts: dict[str, Any]) -> None:
-        if compact:
-            from .export.compact import merge
+        def emit(data: str | bytes, counts: dict[str, Any]) -> None:
+            if compact:
+                from .export.compact import merge
 
-            merge(dictionary, counts["dictionary"])
-        if isinstance(data, str):
-            out.write(data)
-        elif binary is not None:
-            binary.write(data)
+                merge(dictionary, counts["dictionary"])
+            if isinstance(data, str):
+                out.write(data)
+            elif binary is not None:
+                binary.write(data)
+            else:
+                out.write(data.decode("utf-8"))
+            summary.add(counts)
+            if progress is not None:
+                _progress(summary.total, started, progress)
+
+        if mapper is not None:
+            for result in mapper(work, _process_chunk_encoded, (reasoner, explain, compact)):
+                emit(*result)
+        elif workers <= 1:
+            for chunk in work:
+                emit(*(process_chunk_compact if compact else process_chunk)(chunk, reasoner, explain))
         else:
-            out.write(data.decode("utf-8"))
-        summary.add(counts)
+            for result in ordered_map(work, _process_chunk_encoded, (reasoner, explain, compact), workers):
+                emit(*result)
+        if binary is not None:
+            binary.flush()
+        out.flush()
         if progress is not None:
-            _progress(summary.total, started, progress)
-
-    if mapper is not None:
-        for result in mapper(work, _process_chunk_encoded, (reasoner, explain, compact)):
-            emit(*result)
-    elif workers <= 1:
-        for chunk in work:
-            emit(*(process_chunk_compact if compact else process_chunk)(chunk, reasoner, explain))
-    else:
-        for result in ordered_map(work, _process_chunk_encoded, (reasoner, explain, compact), workers):
-            emit(*result)
-    if binary is not None:
-        binary.flush()
-    out.flush()
-    if progress is not None:
-        progress.write("\n")
+            progress.write("\n")
     summary.seconds = time.perf_counter() - started
     return summary
 
