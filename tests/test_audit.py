@@ -174,3 +174,31 @@ def test_a_mapper_counts_the_same_with_groups_it_was_given(cohort):
     mapped = run_audit([sheet], groups=groups, by="centre", chunk_size=60, mapper=mapper)
     assert seen and all(seen)
     assert mapped.tally == run_audit([sheet], groups=groups, by="centre", chunk_size=60).tally
+
+
+def test_audit_run_collects_garbage_rarely_and_restores_the_collector(tmp_path):
+    """The audit streams the same chunks as run_batch and gets the same collector thresholds
+    (every chunk sees GC_THRESHOLD); the caller's come back afterwards."""
+    import gc
+
+    from guidekg.audit import _audit_chunk
+    from guidekg.batch import GC_THRESHOLD
+
+    path = tmp_path / "c.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(synthetic_rows(25, seed=3))
+    seen = []
+
+    def mapper(work, func, args):
+        for chunk in work:
+            seen.append(gc.get_threshold())
+            yield _audit_chunk(chunk, *args[:2])
+
+    before = gc.get_threshold()
+    assert before != GC_THRESHOLD
+    result = run_audit([path], mapper=mapper, chunk_size=10)
+    assert seen == [GC_THRESHOLD] * 3
+    assert gc.get_threshold() == before
+    assert result.tally["patients"][("all",)]["patients"] == 25

@@ -314,7 +314,7 @@ patient (12 chunks of c100k, same machine, alternated runs)."""
 
 
 @contextmanager
-def _few_collections() -> Iterator[None]:
+def few_collections() -> Iterator[None]:
     """:data:`GC_THRESHOLD` for the run (forked workers inherit it), the caller's restored after."""
     before = gc.get_threshold()
     gc.set_threshold(*GC_THRESHOLD)
@@ -337,7 +337,7 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
     started = time.perf_counter()
     summary = Summary()
     warm(reasoner)
-    with _few_collections():
+    with few_collections():
         work = chunks(inputs, chunk_size)
 
         out.flush()
