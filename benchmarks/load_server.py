@@ -70,9 +70,11 @@ def sample_csv(rows: int) -> tuple[Path, bytes]:
     return path, one
 
 
-def start_server(data: Path, workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(data: Path, workers: int, assess_workers: int | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     command = [sys.executable, "-m", "guidekg.cli", "serve", "--port", str(port), "--workers", str(workers), "--data", str(data)]
+    if assess_workers is not None:  # else the server's own default (sized to the machine)
+        command += ["--assess-workers", str(assess_workers)]
     log = Path(tempfile.mkdtemp(prefix="guidekg-load-")) / "server.log"
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("wb"), start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -185,10 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recommend-share", type=float, default=0.05, help="share of requests to /recommend (default 0.05)")
     parser.add_argument("--patients", type=int, default=21, help="patients served from examples/patients.csv")
     parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2))
+    parser.add_argument("--assess-workers", type=int, help="processes answering /recommend (default: the server's own)")
+    parser.add_argument("--recommend-only", action="store_true", help="send only /recommend (same as --recommend-share 1)")
     parser.add_argument("--compare-stores", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.clients.split(",")]
+    if args.recommend_only:
+        args.recommend_share = 1.0
     if not (all(1 <= c <= 64 for c in levels) and 1 <= args.requests <= 10_000 and 0 < args.duration <= 600):
         parser.error("keep the load bounded: 1-64 clients, 1-10000 requests each, at most 600 s")
     data, body = sample_csv(args.patients)
@@ -197,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     if url and urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("load tests run against loopback only")
     if not url:
-        process, url = start_server(data, args.workers)
+        process, url = start_server(data, args.workers, args.assess_workers)
     stop, runaway_outcome = threading.Event(), {}
     runaway = threading.Thread(target=runaway_client, args=(url, stop, runaway_outcome), daemon=True)
     try:

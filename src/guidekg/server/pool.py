@@ -6,6 +6,9 @@ fresh one is started in the background while the others keep serving, so one run
 costs one worker for a few seconds, never the server. When every worker is busy a request
 waits for one up to ``queue_timeout`` and is then answered 503.
 
+Assess workers are forked from one warm process (:mod:`.forkserver`) so they share its
+compiled knowledge; query and writer workers are spawned (each opens its own store).
+
 Each request is sent with a store version: the newest snapshot for a query worker, a fresh
 version number for the writer's update (:mod:`.store`). Nothing is replayed: a replaced
 worker opens the current snapshot.
@@ -17,11 +20,13 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing as mp
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+from .forkserver import ForkServer
 from .sparql import Reply, UpdateRequest
 from .store import Snapshots
 from .worker import WorkerSettings, serve
@@ -50,6 +55,8 @@ class PoolStats:
     starting: int = field(default=0)
     isolated: bool | None = None
     """Whether every worker started so far runs without network access (None before the first)."""
+    forked: bool = False
+    """Whether the workers are forked from a warm fork server (assess pools), sharing its knowledge."""
 
 
 class WorkerPool:
@@ -66,19 +73,28 @@ class WorkerPool:
         self._update_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
+        self._forks = ForkServer(settings, snapshots.current, startup_timeout) if settings.role == "assess" else None
+        self._fork_lock = threading.Lock()  # one fork at a time over the fork server's pipe
 
     @property
     def idle(self) -> int:
         """Workers waiting for a request right now."""
         return self._idle.qsize()
 
-    def _spawn(self) -> _Worker:
-        version = self.snapshots.current
+    def _start_process(self, version: int) -> tuple[Any, Connection]:
+        if self._forks is not None:
+            with self._fork_lock:
+                return self._forks.fork()
         parent, child = _CONTEXT.Pipe()
         process = _CONTEXT.Process(target=serve, args=(child, self.settings, version), daemon=True,
                                    name=f"guidekg-{self.settings.role}")
         process.start()
         child.close()
+        return process, parent
+
+    def _spawn(self) -> _Worker:
+        version = self.snapshots.current
+        process, parent = self._start_process(version)
         if not parent.poll(self.startup_timeout):
             self._kill(_Worker(process, parent))
             raise RuntimeError(f"a worker did not start within {self.startup_timeout:.0f} s")
@@ -93,8 +109,20 @@ class WorkerPool:
         self.stats.isolated = isolated if self.stats.isolated is None else (self.stats.isolated and isolated)
         return _Worker(process, parent, version)
 
+    def _start_forks(self) -> None:
+        """Warm the fork server up; if it cannot fork safely, say why and spawn workers instead."""
+        assert self._forks is not None
+        try:
+            self._forks.start()
+        except RuntimeError as exc:
+            log.warning("%s; spawning each assess worker instead", exc)
+            self._forks = None
+        self.stats.forked = self._forks is not None
+
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        if self._forks is not None:
+            await loop.run_in_executor(self._threads, self._start_forks)
         workers = await asyncio.gather(*(loop.run_in_executor(self._threads, self._spawn) for _ in range(self.size)))
         for worker in workers:
             self._all.add(worker)
@@ -142,10 +170,21 @@ class WorkerPool:
         task.add_done_callback(self._tasks.discard)
 
     @staticmethod
-    def _receive(conn: Connection, timeout: float) -> object:
+    async def _receive(conn: Connection, timeout: float) -> object:
+        """The worker's answer, waited for on the event loop itself (the pipe registered with
+        its selector), not in a thread: no thread hand-off and no GIL contention per request.
+        The worker writes its answer in one go once it starts, so reading it here is brief."""
+        loop = asyncio.get_running_loop()
+        readable = loop.create_future()
+        fd = conn.fileno()
+        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
         try:
-            if not conn.poll(timeout):
-                return _TIMEOUT
+            await asyncio.wait_for(readable, timeout)
+        except TimeoutError:
+            return _TIMEOUT
+        finally:
+            loop.remove_reader(fd)
+        try:
             return conn.recv()
         except (EOFError, OSError):
             return _DEAD
@@ -170,11 +209,10 @@ class WorkerPool:
         version = self.snapshots.reserve() if writing else self.snapshots.current
         if not writing:
             worker.version = version  # before it is sent: a busy worker's snapshot must not be pruned under it
-        loop = asyncio.get_running_loop()
         answer: object = _DEAD
         try:
             worker.conn.send((payload, version))
-            answer = await loop.run_in_executor(self._threads, self._receive, worker.conn, timeout)
+            answer = await self._receive(worker.conn, timeout)
         except (OSError, ValueError):
             answer = _DEAD
         finally:
@@ -206,4 +244,6 @@ class WorkerPool:
                 worker.conn.send(None)
             await loop.run_in_executor(self._threads, self._kill, worker)
         self._all.clear()
+        if self._forks is not None:
+            await loop.run_in_executor(self._threads, self._forks.close)
         self._threads.shutdown(wait=False, cancel_futures=True)

@@ -19,6 +19,7 @@ import resource
 import signal
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from .sandbox import isolate_network
 from .sparql import QueryRequest, Reply, UpdateRequest, deepen_stack, execute_query, execute_update
@@ -63,7 +64,7 @@ def _open(settings: WorkerSettings, version: int):
     return get_reasoner(settings.reasoner)
 
 
-def _answer(settings: WorkerSettings, state, payload: object, version: int) -> Reply:
+def _answer(settings: WorkerSettings, state, payload: object, version: int, scratch: Path | None = None) -> Reply:
     if isinstance(payload, QueryRequest) and settings.role == "query":
         return execute_query(state, payload, settings.max_results, settings.max_bytes)
     if isinstance(payload, UpdateRequest) and settings.role == "writer":
@@ -76,23 +77,47 @@ def _answer(settings: WorkerSettings, state, payload: object, version: int) -> R
     if isinstance(payload, RecommendRequest) and settings.role == "assess":
         from .assess import recommend_reply
 
-        return recommend_reply(payload.body, payload.media_type, payload.accept, state, payload.explain)
+        return recommend_reply(payload.body, payload.media_type, payload.accept, state, payload.explain, scratch)
     return Reply.text(500, f"a {settings.role} worker cannot answer {type(payload).__name__}")
 
 
-def serve(conn: Connection, settings: WorkerSettings, version: int = 0) -> None:
-    """Process entry point: announce readiness, then answer requests until the pipe closes."""
+def prepare(settings: WorkerSettings) -> bool:
+    """What every worker does before it opens anything: ignore Ctrl-C, leave the network, set
+    its limits. Returns whether the network is gone. (The fork server does this once, before
+    it warms up; its children inherit the namespace.)"""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us by pid
     isolated = isolate_network() if settings.isolate else False
     if settings.role != "assess":  # the JSON decoder recurses in C: assess workers keep the default limit
         deepen_stack()
         if settings.max_memory:  # not for assess workers: a reasoner may start a JVM, which would inherit it
             resource.setrlimit(resource.RLIMIT_DATA, (settings.max_memory, settings.max_memory))
+    return isolated
+
+
+def serve(conn: Connection, settings: WorkerSettings, version: int = 0) -> None:
+    """Process entry point (spawned workers): prepare, open the state, then answer requests."""
+    isolated = prepare(settings)
     try:
         state = _open(settings, version)
     except Exception as exc:  # report any start-up failure to the parent instead of dying silently
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
+    answer_loop(conn, settings, state, version, isolated)
+
+
+def _scratch(settings: WorkerSettings) -> Path | None:
+    """An assess worker's private folder for request files, inside the server's data folder
+    (removed with it when the server stops, even if this worker is killed)."""
+    if settings.role != "assess":
+        return None
+    folder = Path(settings.folder) / f"assess-{os.getpid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def answer_loop(conn: Connection, settings: WorkerSettings, state, version: int, isolated: bool) -> None:
+    """Announce readiness, then answer requests one at a time until the pipe closes."""
+    scratch = _scratch(settings)
     conn.send(("ready", os.getpid(), isolated))
     current = version
     while True:
@@ -112,7 +137,7 @@ def serve(conn: Connection, settings: WorkerSettings, version: int = 0) -> None:
                 return
             current = version
         try:
-            reply = _answer(settings, state, payload, version)
+            reply = _answer(settings, state, payload, version, scratch)
         except Exception as exc:  # one bad request must not take the worker down
             reply = Reply.text(500, f"internal error: {type(exc).__name__}: {str(exc)[:500]}")
         conn.send(reply)
