@@ -60,7 +60,12 @@ def _open(settings: WorkerSettings, version: int):
     from ..knowledge import knowledge
     from ..reasoning import get_reasoner
 
-    knowledge().treatment_classes  # noqa: B018 - warm the cache before the first request
+    kb = knowledge()
+    kb.treatment_classes  # noqa: B018 - warm the compiled tables before the first request
+    # and the ontology graph behind them: a lookup the compiled tables miss (e.g. the evidence
+    # of an alert rule) parses it on first use, ~0.6 s inside some patient's request, in every
+    # worker; loaded here it is parsed once, before the fork, and shared (:mod:`.forkserver`).
+    kb.graph  # noqa: B018
     return get_reasoner(settings.reasoner)
 
 
