@@ -11,6 +11,13 @@ server shares its workers out per client address. ``--runaway`` adds one more cl
 127.0.0.2) that sends a query which never finishes, again and again, for the whole run: the
 figures then show what everyone else gets while a worker is always stuck.
 
+Each run also reports the CPU milliseconds per request of the server process (``front``),
+its worker processes and the load generator itself (``client``), from /proc: on a shared
+machine latency grows with everyone else's load, CPU per request does not, and
+``cores / total CPU per request`` bounds the throughput, hence (Little's law) the latency of N
+closed-loop clients on an otherwise idle machine. ``--recommend-only`` sends only /recommend;
+``--assess-workers`` overrides the server's default (one per CPU).
+
 ``--compare-stores`` also times the same queries in-process on rdflib and on pyoxigraph over
 the served dataset: the measurement behind the server's choice of pyoxigraph.
 
@@ -93,6 +100,36 @@ def start_server(data: Path, workers: int, assess_workers: int | None = None) ->
     raise SystemExit("the server did not start within 300 s")
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(root: int | None) -> dict[str, float]:
+    """CPU seconds used so far by the server process (``front``) and by all its descendants
+    (``workers``: query workers, the fork server and the assess workers it forked), from /proc."""
+    if root is None or not Path("/proc").is_dir():
+        return {}
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int(Path(entry, "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    out = {"front": 0.0, "workers": 0.0}
+    todo = [(root, "front")]
+    while todo:
+        pid, role = todo.pop()
+        try:
+            out[role] += _cpu_seconds(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+        todo.extend((child, "workers") for child in children.get(pid, []))
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -100,7 +137,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def run_load(url: str, clients: int, requests: int, duration: float, recommend_share: float, body: bytes) -> dict:
+def run_load(url: str, clients: int, requests: int, duration: float, recommend_share: float, body: bytes,
+             server_pid: int | None = None) -> dict:
     from guidekg.query import load_query
 
     texts = [load_query(name) for name in QUERIES]
@@ -132,6 +170,7 @@ def run_load(url: str, clients: int, requests: int, duration: float, recommend_s
                     if problem:
                         errors[problem] = errors.get(problem, 0) + 1
 
+    cpu_before, own_before = process_cpu(server_pid), time.process_time()
     started = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
@@ -139,9 +178,14 @@ def run_load(url: str, clients: int, requests: int, duration: float, recommend_s
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
+    own, cpu_after = time.process_time() - own_before, process_cpu(server_pid)
     total = sum(len(v) for v in latencies.values())
     report = {"clients": clients, "seconds": round(wall, 2), "requests": total,
-              "throughput_rps": round(total / wall, 1) if wall else 0.0, "errors": errors}
+              "throughput_rps": round(total / wall, 1) if wall else 0.0, "errors": errors,
+              "load_average": os.getloadavg()[0]}
+    if total:  # CPU per request: what the machine's other load cannot inflate the way it inflates latency
+        cpu = {role: (cpu_after[role] - cpu_before[role]) for role in cpu_after} | {"client": own}
+        report["cpu_ms_per_request"] = {role: round(seconds / total * 1000, 2) for role, seconds in cpu.items()}
     for kind, values in [("all", latencies["sparql"] + latencies["recommend"]), *latencies.items()]:
         report[kind] = {"n": len(values), **{f"p{q}_ms": round(percentile(values, q) * 1000, 1) for q in (50, 95, 99)},
                         "mean_ms": round(statistics.fmean(values) * 1000, 1) if values else None}
@@ -210,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.runaway:
             runaway.start()
             time.sleep(1.0)
-        runs = [run_load(url, c, args.requests, args.duration, args.recommend_share, body) for c in levels]
+        runs = [run_load(url, c, args.requests, args.duration, args.recommend_share, body, process.pid if process else None)
+                for c in levels]
         stop.set()
         if args.runaway:
             runaway.join(60)
@@ -226,11 +271,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print("| clients | requests | req/s | errors | SPARQL p50 / p95 / p99 ms | /recommend p50 / p95 / p99 ms |")
-    print("|---:|---:|---:|---|---|---|")
+    print("| clients | requests | req/s | errors | SPARQL p50 / p95 / p99 ms | /recommend p50 / p95 / p99 ms "
+          "| CPU ms/request: front / workers / client | load avg |")
+    print("|---:|---:|---:|---|---|---|---|---:|")
     for run in report["runs"]:
         cells = [f"{run[k]['p50_ms']} / {run[k]['p95_ms']} / {run[k]['p99_ms']} (n={run[k]['n']})" for k in ("sparql", "recommend")]
-        print(f"| {run['clients']} | {run['requests']} | {run['throughput_rps']} | {run['errors'] or 0} | {cells[0]} | {cells[1]} |")
+        cpu = run.get("cpu_ms_per_request", {})
+        cpu_cell = " / ".join(str(cpu.get(k, "-")) for k in ("front", "workers", "client"))
+        print(f"| {run['clients']} | {run['requests']} | {run['throughput_rps']} | {run['errors'] or 0} | {cells[0]} | {cells[1]} "
+              f"| {cpu_cell} | {run['load_average']:.1f} |")
     if report["runaway"] is not None:
         print(f"runaway query alongside: {report['runaway']}")
     for name, r in report.get("stores", {}).items():
