@@ -8,8 +8,10 @@ single-threaded is what makes that safe: nothing else is lost with it.
 Roles: ``query`` workers answer SPARQL queries from a read-only snapshot of the store and
 move to a newer snapshot when a request says one exists; the single ``writer`` applies
 updates to the primary store and checkpoints each committed one as a new snapshot
-(:mod:`.store`); ``assess`` workers answer ``/recommend`` and hold no store at all. Every
-worker first gives up its network access where the OS allows (:mod:`.sandbox`).
+(:mod:`.store`); ``assess`` workers answer ``/recommend`` and hold no store at all: they are
+forked from one warm process that holds the compiled knowledge (:mod:`.forkserver`), the
+others are spawned. Every worker first gives up its network access where the OS allows
+(:mod:`.sandbox`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .sparql import QueryRequest, Reply, UpdateRequest, deepen_stack, execute_qu
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    """What a worker needs to build its state (picklable: workers are spawned, not forked)."""
+    """What a worker needs to build its state (picklable: it is sent to a spawned worker or fork server)."""
 
     folder: str
     """The server's data folder: ``primary/`` (the writable store) and ``snapshots/v<N>/``."""
