@@ -132,3 +132,17 @@ def test_a_killed_worker_is_replaced_by_a_fresh_fork(served, tmp_path):
     assert {parent_of(w.process.pid) for w in pool._all} == {pool._forks._process.pid}
     answers = post_all(url, [sheet, sheet])
     assert all(isinstance(a, httpx.Response) and a.status_code == 200 for a in answers)
+
+
+def test_without_fork_the_workers_are_spawned_and_still_answer(monkeypatch, tmp_path):
+    import guidekg.server.pool as pool_module
+
+    monkeypatch.setattr(pool_module, "forks_available", lambda: False)  # e.g. no pidfds on this OS
+    (sheet,) = one_patient_sheets(tmp_path, 1)
+    with live_app(ServerConfig(workers=1, assess_workers=1)) as (url, app):
+        assert httpx.get(f"{url}/health", timeout=30).json()["pools"]["recommend"]["forked"] is False
+        pool = app.state.assessors
+        assert {parent_of(w.process.pid) for w in pool._all} == {os.getpid()}
+        answer = httpx.post(f"{url}/recommend", content=sheet.read_bytes(), headers={"Content-Type": "text/csv"}, timeout=120)
+        assert answer.status_code == 200
+        assert summary(answer.json()) == summary([r.as_json() for r in recommend([sheet])])

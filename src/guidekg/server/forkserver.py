@@ -96,9 +96,6 @@ class ForkedProcess:
         self.pid = pid
         self._fd = os.pidfd_open(pid)
 
-    def is_alive(self) -> bool:
-        return self._fd >= 0 and not select.select([self._fd], [], [], 0)[0]
-
     def kill(self) -> None:
         if self._fd >= 0:
             with contextlib.suppress(ProcessLookupError):
@@ -109,6 +106,11 @@ class ForkedProcess:
             select.select([self._fd], [], [], timeout)
             os.close(self._fd)
             self._fd = -1
+
+
+def available() -> bool:
+    """Forking workers needs ``fork`` and pidfds (Linux 5.3+); elsewhere the pool spawns them."""
+    return hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
 
 
 class ForkServer:

@@ -27,6 +27,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .forkserver import ForkServer
+from .forkserver import available as forks_available
 from .sparql import Reply, UpdateRequest
 from .store import Snapshots
 from .worker import WorkerSettings, serve
@@ -73,7 +74,8 @@ class WorkerPool:
         self._update_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
-        self._forks = ForkServer(settings, snapshots.current, startup_timeout) if settings.role == "assess" else None
+        self._forks = ForkServer(settings, snapshots.current, startup_timeout) \
+            if settings.role == "assess" and forks_available() else None
         self._fork_lock = threading.Lock()  # one fork at a time over the fork server's pipe
 
     @property
