@@ -68,7 +68,7 @@ def run(args) -> int:
     config = ServerConfig(data=list(args.data), reasoner=args.reasoner, allow_update=args.allow_update, api_key=api_key(args),
                           query_timeout=args.query_timeout, recommend_timeout=args.recommend_timeout,
                           max_results=args.max_results, max_body=args.max_body, workers=args.workers,
-                          assess_workers=args.assess_workers or default_assess_workers(), max_response_bytes=args.max_response_bytes,
+                          assess_workers=default_assess_workers() if args.assess_workers is None else args.assess_workers, max_response_bytes=args.max_response_bytes,
                           per_client=args.per_client, worker_memory=args.worker_memory, allowed_hosts=args.allowed_host or list(LOOPBACK_HOSTS),
                           cors_origins=args.cors_origin, cds_fhir_servers=args.cds_fhir_server)
     serve(config, host=args.host, port=args.port)
