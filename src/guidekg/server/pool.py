@@ -20,10 +20,14 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing as mp
+import os
+import socket
+import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from .forkserver import ForkServer
@@ -35,6 +39,25 @@ from .worker import WorkerSettings, serve
 log = logging.getLogger("guidekg.server")
 _CONTEXT = mp.get_context("spawn")  # fork would copy the server's threads and event loop into the child
 _TIMEOUT, _DEAD = object(), object()
+
+
+def _framed(buffer: bytearray) -> bytes | None:
+    """The payload of one whole ``multiprocessing`` Connection message at the start of ``buffer``
+    (a 4-byte big-endian length, or -1 and an 8-byte length), or None while it is incomplete."""
+    if len(buffer) < 4:
+        return None
+    (size,) = struct.unpack("!i", buffer[:4])
+    start = 4
+    if size == -1:
+        if len(buffer) < 12:
+            return None
+        (size,) = struct.unpack("!Q", buffer[4:12])
+        start = 12
+    if len(buffer) < start + size:
+        return None
+    if len(buffer) > start + size:
+        raise OSError("the worker sent more than one answer")
+    return bytes(buffer[start:start + size])
 
 
 @dataclass(eq=False)
@@ -173,23 +196,42 @@ class WorkerPool:
 
     @staticmethod
     async def _receive(conn: Connection, timeout: float) -> object:
-        """The worker's answer, waited for on the event loop itself (the pipe registered with
-        its selector), not in a thread: no thread hand-off and no GIL contention per request.
-        The worker writes its answer in one go once it starts, so reading it here is brief."""
+        """The worker's answer, read on the event loop itself (the pipe registered with its
+        selector), not in a thread: no thread hand-off and no GIL contention per request.
+
+        Never a blocking read: the worker writes a large answer in several pieces and may be
+        descheduled between them on a busy machine, which would stall every other request if
+        the loop waited for the rest. Each piece is taken as it arrives (``MSG_DONTWAIT``) and
+        the message is decoded when complete, in the framing ``Connection.send`` writes."""
         loop = asyncio.get_running_loop()
-        readable = loop.create_future()
         fd = conn.fileno()
-        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        sock = socket.socket(fileno=os.dup(fd))  # a handle to read with; the Connection keeps its own
+        buffer = bytearray()
         try:
-            await asyncio.wait_for(readable, timeout)
+            async with asyncio.timeout(timeout):
+                while True:
+                    readable = loop.create_future()
+                    loop.add_reader(fd, lambda done=readable: done.done() or done.set_result(None))
+                    try:
+                        await readable
+                    finally:
+                        loop.remove_reader(fd)
+                    try:
+                        chunk = sock.recv(1 << 20, socket.MSG_DONTWAIT)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    if not chunk:
+                        return _DEAD
+                    buffer += chunk
+                    message = _framed(buffer)
+                    if message is not None:
+                        return ForkingPickler.loads(message)
         except TimeoutError:
             return _TIMEOUT
-        finally:
-            loop.remove_reader(fd)
-        try:
-            return conn.recv()
-        except (EOFError, OSError):
+        except OSError:
             return _DEAD
+        finally:
+            sock.close()
 
     async def call(self, payload: object, timeout: float, what: str = "query") -> Reply:
         """Run one request in a worker; 503 when it overruns ``timeout`` or no worker frees up."""
