@@ -11,6 +11,13 @@ server shares its workers out per client address. ``--runaway`` adds one more cl
 127.0.0.2) that sends a query which never finishes, again and again, for the whole run: the
 figures then show what everyone else gets while a worker is always stuck.
 
+Each run also reports the CPU milliseconds per request of the server process (``front``),
+its worker processes and the load generator itself (``client``), from /proc: on a shared
+machine latency grows with everyone else's load, CPU per request does not, and
+``cores / total CPU per request`` bounds the throughput, hence (Little's law) the latency of N
+closed-loop clients on an otherwise idle machine. ``--recommend-only`` sends only /recommend;
+``--assess-workers`` overrides the server's default (one per CPU).
+
 ``--compare-stores`` also times the same queries in-process on rdflib and on pyoxigraph over
 the served dataset: the measurement behind the server's choice of pyoxigraph.
 
@@ -20,6 +27,7 @@ the served dataset: the measurement behind the server's choice of pyoxigraph.
 from __future__ import annotations
 
 import argparse
+import http.client as http_client
 import json
 import os
 import random
@@ -32,7 +40,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 import httpx
 
@@ -43,6 +51,41 @@ RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 
 def client_from(address: str, timeout: float = 120) -> httpx.Client:
     return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=timeout)
+
+
+class LightClient:
+    """One keep-alive connection from ``address`` with the standard library's http.client.
+
+    The load generator shares the machine's cores with the server it measures: httpx costs
+    ~0.9 ms of CPU per request, http.client about a quarter of that, so less of what is
+    measured is the measuring. (The runaway client and the start-up checks keep httpx.)"""
+
+    def __init__(self, url: str, address: str, timeout: float = 120) -> None:
+        parts = urlparse(url)
+        self._make = lambda: http_client.HTTPConnection(parts.hostname, parts.port, timeout=timeout,
+                                                        source_address=(address, 0))
+        self._conn = self._make()
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> int:
+        """Send one request and read the whole answer; its status code (reconnects once if the server closed)."""
+        for attempt in (1, 2):
+            try:
+                self._conn.request(method, path, body=body, headers=headers or {})
+                response = self._conn.getresponse()
+                response.read()
+                return response.status
+            except (http_client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self._conn.close()
+                self._conn = self._make()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def __enter__(self) -> LightClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._conn.close()
 
 
 def runaway_client(url: str, stop: threading.Event, outcome: dict) -> None:
@@ -70,9 +113,11 @@ def sample_csv(rows: int) -> tuple[Path, bytes]:
     return path, one
 
 
-def start_server(data: Path, workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(data: Path, workers: int, assess_workers: int | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     command = [sys.executable, "-m", "guidekg.cli", "serve", "--port", str(port), "--workers", str(workers), "--data", str(data)]
+    if assess_workers is not None:  # else the server's own default (sized to the machine)
+        command += ["--assess-workers", str(assess_workers)]
     log = Path(tempfile.mkdtemp(prefix="guidekg-load-")) / "server.log"
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("wb"), start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -91,6 +136,36 @@ def start_server(data: Path, workers: int) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the server did not start within 300 s")
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(root: int | None) -> dict[str, float]:
+    """CPU seconds used so far by the server process (``front``) and by all its descendants
+    (``workers``: query workers, the fork server and the assess workers it forked), from /proc."""
+    if root is None or not Path("/proc").is_dir():
+        return {}
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int(Path(entry, "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    out = {"front": 0.0, "workers": 0.0}
+    todo = [(root, "front")]
+    while todo:
+        pid, role = todo.pop()
+        try:
+            out[role] += _cpu_seconds(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+        todo.extend((child, "workers") for child in children.get(pid, []))
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -98,7 +173,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def run_load(url: str, clients: int, requests: int, duration: float, recommend_share: float, body: bytes) -> dict:
+def run_load(url: str, clients: int, requests: int, duration: float, recommend_share: float, body: bytes,
+             server_pid: int | None = None) -> dict:
     from guidekg.query import load_query
 
     texts = [load_query(name) for name in QUERIES]
@@ -109,7 +185,7 @@ def run_load(url: str, clients: int, requests: int, duration: float, recommend_s
 
     def client(index: int) -> None:
         rng = random.Random(index)
-        with client_from(f"127.0.1.{index + 1}") as http:
+        with LightClient(url, f"127.0.1.{index + 1}") as http:
             for _ in range(requests):
                 if time.monotonic() > stop_at:
                     return
@@ -117,12 +193,12 @@ def run_load(url: str, clients: int, requests: int, duration: float, recommend_s
                 started = time.perf_counter()
                 try:
                     if kind == "sparql":
-                        response = http.get(f"{url}/sparql", params={"query": rng.choice(texts)},
-                                            headers={"Accept": "application/sparql-results+json"})
+                        status = http.request("GET", "/sparql?" + urlencode({"query": rng.choice(texts)}),
+                                              headers={"Accept": "application/sparql-results+json"})
                     else:
-                        response = http.post(f"{url}/recommend", content=body, headers={"Content-Type": "text/csv"})
-                    problem = None if response.status_code == 200 else f"HTTP {response.status_code}"
-                except httpx.HTTPError as exc:
+                        status = http.request("POST", "/recommend", body, {"Content-Type": "text/csv"})
+                    problem = None if status == 200 else f"HTTP {status}"
+                except (OSError, http_client.HTTPException) as exc:
                     problem = type(exc).__name__
                 elapsed = time.perf_counter() - started
                 with lock:
@@ -130,6 +206,7 @@ def run_load(url: str, clients: int, requests: int, duration: float, recommend_s
                     if problem:
                         errors[problem] = errors.get(problem, 0) + 1
 
+    cpu_before, own_before = process_cpu(server_pid), time.process_time()
     started = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
@@ -137,9 +214,14 @@ def run_load(url: str, clients: int, requests: int, duration: float, recommend_s
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
+    own, cpu_after = time.process_time() - own_before, process_cpu(server_pid)
     total = sum(len(v) for v in latencies.values())
     report = {"clients": clients, "seconds": round(wall, 2), "requests": total,
-              "throughput_rps": round(total / wall, 1) if wall else 0.0, "errors": errors}
+              "throughput_rps": round(total / wall, 1) if wall else 0.0, "errors": errors,
+              "load_average": os.getloadavg()[0]}
+    if total:  # CPU per request: what the machine's other load cannot inflate the way it inflates latency
+        cpu = {role: (cpu_after[role] - cpu_before[role]) for role in cpu_after} | {"client": own}
+        report["cpu_ms_per_request"] = {role: round(seconds / total * 1000, 2) for role, seconds in cpu.items()}
     for kind, values in [("all", latencies["sparql"] + latencies["recommend"]), *latencies.items()]:
         report[kind] = {"n": len(values), **{f"p{q}_ms": round(percentile(values, q) * 1000, 1) for q in (50, 95, 99)},
                         "mean_ms": round(statistics.fmean(values) * 1000, 1) if values else None}
@@ -185,10 +267,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recommend-share", type=float, default=0.05, help="share of requests to /recommend (default 0.05)")
     parser.add_argument("--patients", type=int, default=21, help="patients served from examples/patients.csv")
     parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2))
+    parser.add_argument("--assess-workers", type=int, help="processes answering /recommend (default: the server's own)")
+    parser.add_argument("--recommend-only", action="store_true", help="send only /recommend (same as --recommend-share 1)")
     parser.add_argument("--compare-stores", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.clients.split(",")]
+    if args.recommend_only:
+        args.recommend_share = 1.0
     if not (all(1 <= c <= 64 for c in levels) and 1 <= args.requests <= 10_000 and 0 < args.duration <= 600):
         parser.error("keep the load bounded: 1-64 clients, 1-10000 requests each, at most 600 s")
     data, body = sample_csv(args.patients)
@@ -197,14 +283,15 @@ def main(argv: list[str] | None = None) -> int:
     if url and urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("load tests run against loopback only")
     if not url:
-        process, url = start_server(data, args.workers)
+        process, url = start_server(data, args.workers, args.assess_workers)
     stop, runaway_outcome = threading.Event(), {}
     runaway = threading.Thread(target=runaway_client, args=(url, stop, runaway_outcome), daemon=True)
     try:
         if args.runaway:
             runaway.start()
             time.sleep(1.0)
-        runs = [run_load(url, c, args.requests, args.duration, args.recommend_share, body) for c in levels]
+        runs = [run_load(url, c, args.requests, args.duration, args.recommend_share, body, process.pid if process else None)
+                for c in levels]
         stop.set()
         if args.runaway:
             runaway.join(60)
@@ -220,11 +307,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print("| clients | requests | req/s | errors | SPARQL p50 / p95 / p99 ms | /recommend p50 / p95 / p99 ms |")
-    print("|---:|---:|---:|---|---|---|")
+    print("| clients | requests | req/s | errors | SPARQL p50 / p95 / p99 ms | /recommend p50 / p95 / p99 ms "
+          "| CPU ms/request: front / workers / client | load avg |")
+    print("|---:|---:|---:|---|---|---|---|---:|")
     for run in report["runs"]:
         cells = [f"{run[k]['p50_ms']} / {run[k]['p95_ms']} / {run[k]['p99_ms']} (n={run[k]['n']})" for k in ("sparql", "recommend")]
-        print(f"| {run['clients']} | {run['requests']} | {run['throughput_rps']} | {run['errors'] or 0} | {cells[0]} | {cells[1]} |")
+        cpu = run.get("cpu_ms_per_request", {})
+        cpu_cell = " / ".join(str(cpu.get(k, "-")) for k in ("front", "workers", "client"))
+        print(f"| {run['clients']} | {run['requests']} | {run['throughput_rps']} | {run['errors'] or 0} | {cells[0]} | {cells[1]} "
+              f"| {cpu_cell} | {run['load_average']:.1f} |")
     if report["runaway"] is not None:
         print(f"runaway query alongside: {report['runaway']}")
     for name, r in report.get("stores", {}).items():

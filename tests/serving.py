@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -48,8 +49,16 @@ def sample_csv(folder: Path, rows: int = 3) -> Path:
 @contextmanager
 def live_server(config: ServerConfig, startup: float = 180.0) -> Iterator[str]:
     """Yield the base URL of a running server; stop it (and its workers) afterwards."""
+    with live_app(config, startup) as (url, _):
+        yield url
+
+
+@contextmanager
+def live_app(config: ServerConfig, startup: float = 180.0) -> Iterator[tuple[str, Any]]:
+    """:func:`live_server`, also yielding the app (tests that look at its worker pools)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning"))
+    app = create_app(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="guidekg-test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup
@@ -59,7 +68,7 @@ def live_server(config: ServerConfig, startup: float = 180.0) -> Iterator[str]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", app
     finally:
         server.should_exit = True
         thread.join(30)

@@ -196,7 +196,8 @@ def test_health_says_which_pool_cannot_answer():
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "not ready" and set(body["not_ready"]) == {"sparql", "recommend"}
-    assert body["pools"]["sparql"] == {"size": 1, "workers": 0, "idle": 0, "starting": 0, "busy_refusals": 0, "ready": False}
+    assert body["pools"]["sparql"] == {"size": 1, "workers": 0, "idle": 0, "starting": 0, "busy_refusals": 0, "forked": False,
+                                        "ready": False}
 
 
 # 4. Datasets: FROM / FROM NAMED and the request's dataset --------------------------------------

@@ -27,7 +27,8 @@ def add_parser(sub):
     p.add_argument("--max-body", type=int, default=5 * 1024 * 1024, metavar="BYTES", help="refuse larger requests (default 5 MiB)")
     p.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2),
                    help="worker processes answering SPARQL (default: CPU count, at least 2)")
-    p.add_argument("--assess-workers", type=int, default=1, help="worker processes answering /recommend (default 1)")
+    p.add_argument("--assess-workers", type=int, help="worker processes answering /recommend, forked from one warm "
+                                                       "process that holds the compiled knowledge (default: one per CPU)")
     p.add_argument("--max-response-bytes", type=int, default=16 * 1024 * 1024, metavar="BYTES",
                    help="stop a query whose answer grows past this size (default 16 MiB)")
     p.add_argument("--worker-memory", type=int, default=2 * 1024**3, metavar="BYTES",
@@ -62,12 +63,12 @@ def api_key(args) -> str | None:
 
 def run(args) -> int:
     from ..server.app import serve
-    from ..server.limits import LOOPBACK_HOSTS, ServerConfig
+    from ..server.limits import LOOPBACK_HOSTS, ServerConfig, default_assess_workers
 
     config = ServerConfig(data=list(args.data), reasoner=args.reasoner, allow_update=args.allow_update, api_key=api_key(args),
                           query_timeout=args.query_timeout, recommend_timeout=args.recommend_timeout,
                           max_results=args.max_results, max_body=args.max_body, workers=args.workers,
-                          assess_workers=args.assess_workers, max_response_bytes=args.max_response_bytes,
+                          assess_workers=default_assess_workers() if args.assess_workers is None else args.assess_workers, max_response_bytes=args.max_response_bytes,
                           per_client=args.per_client, worker_memory=args.worker_memory, allowed_hosts=args.allowed_host or list(LOOPBACK_HOSTS),
                           cors_origins=args.cors_origin, cds_fhir_servers=args.cds_fhir_server)
     serve(config, host=args.host, port=args.port)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -115,13 +117,43 @@ def _scrub(value: Any, folder: str) -> Any:
     return value
 
 
+def _scrub_text(text: str, folder: str) -> str:
+    """:func:`_scrub` on rendered JSON: the folder as JSON writes it, replaced once over the
+    whole text instead of walking every string of every result (a few ms a patient)."""
+    escaped = json.dumps(folder, ensure_ascii=False)[1:-1]
+    return text.replace(escaped + "/", "").replace(escaped, "request") if escaped in text else text
+
+
+def _render(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False, default=str)
+
+
 def _json(status: int, payload: Any) -> Reply:
-    return Reply(status, "application/json", json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8"))
+    return Reply(status, "application/json", _render(payload).encode("utf-8"))
+
+
+@contextmanager
+def _request_file(scratch: Path | None, suffix: str) -> Iterator[Path]:
+    """Where the body is written for the readers: in the worker's own ``scratch`` folder when
+    given (made once at start, so a request costs no mkdtemp/rmtree), else a temporary folder.
+    The file is removed after the request either way: no patient data is left behind."""
+    if scratch is None:
+        with tempfile.TemporaryDirectory(prefix="guidekg-request-") as folder:
+            yield Path(folder) / f"request{suffix}"
+        return
+    path = scratch / f"request{suffix}"
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def recommend_reply(body: bytes, media_type: str, accept: str | None, reasoner: Reasoner | str,
-                    explain: bool = False) -> Reply:
-    """Assess the patients in ``body``; 422 when nothing in it could be assessed."""
+                    explain: bool = False, scratch: Path | None = None) -> Reply:
+    """Assess the patients in ``body``; 422 when nothing in it could be assessed.
+
+    ``scratch``: a private folder of this worker's for the request file (see :func:`_request_file`).
+    """
     suffix = INPUT_TYPES.get(media_type)
     if suffix is None:
         return _json(415, {"error": f"unsupported Content-Type '{media_type}'",
@@ -135,8 +167,8 @@ def recommend_reply(body: bytes, media_type: str, accept: str | None, reasoner: 
     except Refused as exc:
         return _json(422, {"error": "the request body cannot be read",
                            "findings": [{"file": "request" + suffix, "line": None, "problem": str(exc)}]})
-    with tempfile.TemporaryDirectory(prefix="guidekg-request-") as folder:
-        path = Path(folder) / f"request{suffix}"
+    with _request_file(scratch, suffix) as path:
+        folder = str(path.parent)
         path.write_bytes(body)
         try:
             results = assess(list(read_patients([path])), reasoner=reasoner, explain=explain)
@@ -148,15 +180,14 @@ def recommend_reply(body: bytes, media_type: str, accept: str | None, reasoner: 
             problem = "the input is nested too deeply" if isinstance(exc, RecursionError) else _scrub(str(exc)[:300], folder)
             return _json(422, {"error": "the request body cannot be read",
                                "findings": [{"file": "request" + suffix, "line": None, "problem": problem}]})
-        assessed = [_scrub(r.as_json(explain), folder) for r in results]
+        assessed = [r.as_json(explain) for r in results]
+        if all(r["status"] == "invalid" for r in assessed):
+            text = _render({"error": "no patient in the request could be assessed", "results": assessed})
+            return Reply(422, "application/json", _scrub_text(text, folder).encode("utf-8"))
         if output == "application/fhir+json":
             try:
                 from ..export.fhir import render_fhir
             except ImportError:
                 return _json(406, {"error": "FHIR output is not available in this build"})
-            reply = Reply(200, "application/fhir+json", _scrub(render_fhir(results), folder).encode("utf-8"))
-        else:
-            reply = _json(200, assessed)
-    if all(r["status"] == "invalid" for r in assessed):
-        return _json(422, {"error": "no patient in the request could be assessed", "results": assessed})
-    return reply
+            return Reply(200, "application/fhir+json", _scrub(render_fhir(results), folder).encode("utf-8"))
+        return Reply(200, "application/json", _scrub_text(_render(assessed), folder).encode("utf-8"))

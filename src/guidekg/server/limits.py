@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import os
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def default_assess_workers() -> int:
+    """One assess worker per CPU this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -30,8 +39,10 @@ class ServerConfig:
     max_body: int = 5 * 1024 * 1024
     workers: int = 2
     """Processes answering SPARQL requests."""
-    assess_workers: int = 1
-    """Processes answering /recommend: a separate pool, so slow assessments never queue queries."""
+    assess_workers: int = field(default_factory=default_assess_workers)
+    """Processes answering /recommend: a separate pool, so slow assessments never queue queries.
+    One per CPU by default (an assessment is CPU-bound: more would only take turns on the cores);
+    forked from one warm process, so each extra worker costs little memory (:mod:`.forkserver`)."""
     max_response_bytes: int = 16 * 1024 * 1024
     """Largest answer body; a query whose result grows past it is stopped while it is read (422)."""
     per_client: int | None = None
