@@ -93,8 +93,8 @@ class Knowledge:
                 alerts.add(verdict.alert)
         for alert in sorted(alerts):
             self.alert(alert)
-        for item in sorted(tables.items):
-            self.evidence(item)
+        for item in sorted(set(tables.items) | {shape.iri for shape in tables.shapes_by_alert.values()}):
+            self.evidence(item)  # plan entries cite the safety shape that judged them too
 
     @cached_property
     def graph(self) -> Graph:
