@@ -1,0 +1,69 @@
+"""Tests that kill the mutmut survivors of ``ingest/`` judged real gaps (benchmarks/mutate_python.sh).
+
+Each test names the mutant it pins: the original behaviour is what the guideline reading needs,
+and the mutant changes a clinical reading (a variant notation, an exon range, a status).
+The expectations are written out by hand from variants.csv / fhir.csv, never computed by the code.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from guidekg.ingest.variants import classify, exons, parse_protein, variant_table
+from guidekg.namespaces import GK
+
+BRAF, KRAS, NRAS = "HGNC:1097", "HGNC:6407", "HGNC:7989"
+
+
+# variants.py ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("code,hgnc", [("KRAS", KRAS), ("kras", KRAS), ("NRAS", NRAS), ("BRAF", BRAF),
+                                       (NRAS, NRAS), (KRAS, KRAS), ("TP53", None), ("HGNC:11998", None)])
+def test_gene_lookup_by_symbol_or_hgnc_id(code, hgnc):
+    # `code not in (...)`, `!= row.symbol` and `and` each answer BRAF (the first row) or nothing for KRAS
+    assert variant_table().gene(code) == hgnc
+
+
+@pytest.mark.parametrize("text", ["p.Val600 Glu", "p. Val600Glu", "NP_004324.2: p.(Val 600 Glu)"])
+def test_spaces_inside_a_protein_change_are_ignored(text):
+    # without removing spaces (or replacing them by something) V600E is unreadable or read as "Val600XXXXGlu" = non-V600E
+    change = parse_protein(text)
+    assert (change.codon, change.ref, change.alt) == (600, "V", "E")
+    assert classify(BRAF, True, [text], []).individual == str(GK.BRAF_V600E)
+
+
+def test_spaces_inside_a_cdna_change_are_ignored():
+    assert classify(BRAF, True, [], ["NM_004333.4: c.1799 T>A"]).individual == str(GK.BRAF_V600E)
+
+
+@pytest.mark.parametrize("gene,text", [(KRAS, "p.Gly12"), (KRAS, "p.G12?"), (KRAS, "p.Gly12="), (NRAS, "p.Gln61?"),
+                                       (BRAF, "p.Val600"), (BRAF, "p.Val600?")])
+def test_a_codon_without_a_change_is_not_a_mutation(gene, text):
+    # '' (no change written) and '?' (unknown) are not protein changes: not tested, never mutant / non-V600E
+    reading = classify(gene, True, [text], [])
+    assert reading.individual is None and "not tested" in reading.note
+
+
+@pytest.mark.parametrize("gene,value", [(KRAS, GK.KRAS_Mutant), (NRAS, GK.NRAS_Mutant)])
+def test_ras_present_without_a_change_reads_mutant_with_a_warning(gene, value):
+    # variants.csv: a codon-less 'present' row reads mutant (withholds anti-EGFR); KRAS's exon-2-only absent row,
+    # which has no 'present' reading, must not be taken for it
+    reading = classify(gene, True, [], [])
+    assert reading.individual == str(value)
+    assert reading.note and "record the HGVS change" in reading.note
+
+
+@pytest.mark.parametrize("texts,numbers", [
+    (["exons 2-4"], {2, 3, 4}),
+    (["Exons 2, 3-4"], {2, 3, 4}),
+    (["exons 2-4, 6"], {2, 3, 4, 6}),
+    (["Exon 2", "Exons 3-4"], {2, 3, 4}),
+])
+def test_exon_ranges_are_read_inclusive_and_added_up(texts, numbers):
+    assert exons(texts) == numbers
+
+
+def test_kras_absent_over_exons_2_to_4_is_wild_type_but_2_to_3_is_not():
+    # exons 2-4 cover every KRAS codon the guideline reads (variants.csv); 2-3 leave out 117/146
+    assert classify(KRAS, False, [], [], str(GK.KRAS_Wildtype), ["exons 2-4"]).individual == str(GK.KRAS_Wildtype)
+    assert classify(KRAS, False, [], [], str(GK.KRAS_Wildtype), ["exons 2-3"]).individual is None
