@@ -67,3 +67,57 @@ def test_kras_absent_over_exons_2_to_4_is_wild_type_but_2_to_3_is_not():
     # exons 2-4 cover every KRAS codon the guideline reads (variants.csv); 2-3 leave out 117/146
     assert classify(KRAS, False, [], [], str(GK.KRAS_Wildtype), ["exons 2-4"]).individual == str(GK.KRAS_Wildtype)
     assert classify(KRAS, False, [], [], str(GK.KRAS_Wildtype), ["exons 2-3"]).individual is None
+
+
+# clinical_status.py --------------------------------------------------------------------------
+
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+
+
+def condition(**elements):
+    from fhir.resources.R4B.condition import Condition
+
+    return Condition(subject={"reference": "Patient/p"}, code={"text": "rectal cancer"}, **elements)
+
+
+def status(**elements):
+    from guidekg.ingest.clinical_status import condition_status
+    from guidekg.ingest.fhir_map import fhir_mapping
+
+    decision = condition_status(condition(**elements), fhir_mapping())
+    return decision.kind, decision.reason
+
+
+def concept(system, code):
+    return {"coding": [{"system": system, "code": code}]}
+
+
+@pytest.mark.parametrize("elements,expected", [
+    ({}, ("counts", None)),
+    ({"clinicalStatus": concept(CLINICAL, "active"), "verificationStatus": concept(VERIFICATION, "confirmed")}, ("counts", None)),
+    ({"clinicalStatus": concept(CLINICAL, "relapse")}, ("counts", None)),
+    ({"clinicalStatus": concept(CLINICAL, "remission")}, ("not-active", "clinicalStatus is 'remission'")),
+    ({"clinicalStatus": concept(CLINICAL, "inactive")}, ("not-active", "clinicalStatus is 'inactive'")),
+    ({"verificationStatus": concept(VERIFICATION, "unconfirmed")}, ("needs-confirmation", "verificationStatus is 'unconfirmed'")),
+    # the verification status is read first: a differential diagnosis needs confirming whatever its clinical status
+    ({"clinicalStatus": concept(CLINICAL, "resolved"), "verificationStatus": concept(VERIFICATION, "differential")},
+     ("needs-confirmation", "verificationStatus is 'differential'")),
+    # a status code from another system is not the FHIR code, however it is spelled
+    ({"clinicalStatus": concept("http://example.org/status", "resolved")}, ("counts", None)),
+])
+def test_condition_status_kind_and_the_element_named(elements, expected):
+    # pins the element names in the reason (mutants 12, 14) and the slot each element is looked up in
+    assert status(**elements) == expected
+
+
+@pytest.mark.parametrize("elements,reason", [
+    ({"abatementDateTime": "2024-01-01"}, "abatementDateTime is 2024-01-01 (the condition has abated)"),
+    ({"abatementString": "after surgery"}, "abatementString is after surgery (the condition has abated)"),
+    ({"abatementAge": {"value": 60, "unit": "a"}}, "abatementAge is recorded (the condition has abated)"),
+    ({"abatementPeriod": {"start": "2024-01-01"}}, "abatementPeriod is recorded (the condition has abated)"),
+    ({"abatementRange": {"low": {"value": 1}}}, "abatementRange is recorded (the condition has abated)"),
+    ({"clinicalStatus": concept(CLINICAL, "active"), "abatementString": "x"}, "abatementString is x (the condition has abated)"),
+])
+def test_every_abatement_form_stops_a_condition_counting(elements, reason):
+    assert status(**elements) == ("not-active", reason)
