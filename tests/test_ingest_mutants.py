@@ -121,3 +121,59 @@ def test_condition_status_kind_and_the_element_named(elements, expected):
 ])
 def test_every_abatement_form_stops_a_condition_counting(elements, reason):
     assert status(**elements) == ("not-active", reason)
+
+
+# casesheet.py --------------------------------------------------------------------------------
+
+def cell(column: str, raw: str):
+    from guidekg.ingest.casesheet import _parse_cell
+    from guidekg.vocabulary import vocabulary
+
+    vocab = vocabulary()
+    return _parse_cell(vocab.columns[column], raw, vocab.actions)
+
+
+@pytest.mark.parametrize("raw,value", [("yes", True), ("no", False), ("No", False), ("YES", True),
+                                       ("y", True), ("n", False), ("true", True), ("false", False)])
+def test_yes_and_no_and_their_synonyms_are_read_as_written(raw, value):
+    # mutant 4 ({"no": True}) read every 'no' as yes: a patient without extrahepatic disease got it
+    from rdflib import Literal
+
+    assert cell("extrahepatic_disease", raw) == ([Literal(value)], None)
+
+
+@pytest.mark.parametrize("raw", ["maybe", "0", "nope"])
+def test_a_boolean_that_is_not_yes_or_no_is_an_error(raw):
+    assert cell("hpb_mdt_reviewed", raw) == ([], f"'{raw}' is not yes or no")
+
+
+@pytest.mark.parametrize("raw", ["4.5", "12", "0.25"])
+def test_a_decimal_column_gives_an_xsd_decimal(raw):
+    from decimal import Decimal
+
+    from rdflib import XSD, Literal
+
+    assert cell("months_on_chemo", raw) == ([Literal(Decimal(raw), datatype=XSD.decimal)], None)
+
+
+@pytest.mark.parametrize("raw,error", [("NaN", "is not a finite number"), ("Infinity", "is not a finite number"),
+                                       ("-inf", "is not a finite number"), ("four", "is not a number")])
+def test_a_decimal_that_is_not_a_finite_number_is_an_error(raw, error):
+    values, message = cell("months_since_short_course_rt", raw)
+    assert values == [] and message == f"'{raw}' {error}"
+
+
+def test_an_enum_list_gives_each_value():
+    from rdflib import URIRef
+
+    assert cell("symptom", "bleeding; pain") == ([URIRef(GK.Bleeding), URIRef(GK.Pain)], None)
+    values, error = cell("symptom", "bleeding;itching")
+    assert values == [] and error.startswith("unknown value 'itching'")
+
+
+@pytest.mark.parametrize("column,raw", [("kras", "mutant;wildtype"), ("kras", "mutant+wildtype"),
+                                        ("sex", "female; male"), ("symptom", "bleeding+pain")])
+def test_a_single_valued_enum_takes_one_value_and_plus_splits_only_regimens(column, raw):
+    # mutants 36 and 42 split an enum on ';' or '+' and so gave one patient two KRAS statuses
+    values, error = cell(column, raw)
+    assert values == [] and error.startswith(f"unknown value {raw!r}")
