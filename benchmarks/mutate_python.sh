@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing of Python code with mutmut (PyPI), NOT part of CI.
 #
-#   benchmarks/mutate_python.sh [MODULE=TEST[,TEST...] ...]
+#   benchmarks/mutate_python.sh [MODULE=TEST[,TEST...][@SECONDS] ...]
 #   benchmarks/mutate_python.sh src/guidekg/ingest/variants.py=tests/test_variants.py,tests/test_ingest_mutants.py
 #   benchmarks/mutate_python.sh            # the plan below: ingest/ and the server's query guard
 #
@@ -12,7 +12,7 @@
 # mutmut edits files in place, so each module runs in a copy of the checkout (never in your tree),
 # $MUTMUT_WORK/<module> (default /tmp/guidekg-mutmut-work); run again after adding tests, it keeps
 # the killed mutants and re-tests only the others (delete the copy for a clean run). It uses its own virtualenv (mutmut 2.5.x: one runner command per mutant). Runs under
-# `nice -n 10`, one module at a time. Budget: MUTMUT_TIMEOUT seconds per module (default 600);
+# `nice -n 10`, one module at a time. Budget: @SECONDS or MUTMUT_TIMEOUT seconds per module (default 600);
 # a module cut short reports its untested mutants as such.
 #
 # Results (outside the checkout, never committed): $MUTMUT_OUT (default /tmp/guidekg-mutmut-results)
@@ -30,11 +30,12 @@ site=$($project_python -c 'import sysconfig; print(sysconfig.get_paths()["pureli
 if [ $# -eq 0 ]; then
     i=src/guidekg/ingest s=src/guidekg/server t=tests
     set -- \
-        "$i/variants.py=$t/test_variants.py,$t/test_ingest_mutants.py" \
-        "$i/clinical_status.py=$t/test_clinical_status.py,$t/test_ingest_mutants.py" \
-        "$i/casesheet.py=$t/test_casesheet.py,$t/test_bad_input.py,$t/test_ingest_mutants.py" \
-        "$i/fhir_map.py=$t/test_clinical_status.py,$t/test_fhir_ingest.py,$t/test_ingest_mutants.py" \
-        "$s/guard.py=$t/test_guard_mutants.py,$t/test_server_sparql.py,$t/test_security.py"
+        "$i/variants.py=$t/test_ingest_mutants.py,$t/test_variants.py" \
+        "$i/clinical_status.py=$t/test_ingest_mutants.py,$t/test_clinical_status.py" \
+        "$i/casesheet.py=$t/test_ingest_mutants.py,$t/test_casesheet.py,$t/test_bad_input.py" \
+        "$i/fhir_map.py=$t/test_ingest_mutants.py,$t/test_clinical_status.py,$t/test_fhir_ingest.py" \
+        "$s/guard.py=$t/test_guard_mutants.py,$t/test_server_sparql.py" \
+        "$s/sandbox.py=$t/test_security.py::test_workers_have_no_network_where_the_os_allows"
 fi
 
 if [ ! -x "$venv/bin/mutmut" ]; then
@@ -45,6 +46,8 @@ mkdir -p "$out"
 [ -f "$out/summary.csv" ] || echo "module,mutants,killed,survived,timeout,untested,score,seconds" > "$out/summary.csv"
 
 for spec in "$@"; do
+    budget=${MUTMUT_TIMEOUT:-600}
+    case $spec in *@*) budget=${spec##*@}; spec=${spec%@*} ;; esac
     target=${spec%%=*}
     tests=${spec#*=}
     tests=${tests//,/ }
@@ -65,7 +68,7 @@ for spec in "$@"; do
     (
         cd "$work"
         export PYTHONPATH="$work/src:$work/tests:$site"
-        timeout "${MUTMUT_TIMEOUT:-600}" nice -n 10 "$venv/bin/mutmut" run --paths-to-mutate "$target" \
+        timeout "$budget" nice -n 10 "$venv/bin/mutmut" run --paths-to-mutate "$target" \
             --runner "$runner" --tests-dir tests --no-progress >"$out/run-$name.log" 2>&1 || true
         "$venv/bin/mutmut" results > "$out/results-$name.txt" 2>&1 || true
         : > "$out/survivors-$name.txt"
