@@ -177,3 +177,35 @@ def test_a_single_valued_enum_takes_one_value_and_plus_splits_only_regimens(colu
     # mutants 36 and 42 split an enum on ';' or '+' and so gave one patient two KRAS statuses
     values, error = cell(column, raw)
     assert values == [] and error.startswith(f"unknown value {raw!r}")
+
+
+# fhir_map.py ---------------------------------------------------------------------------------
+
+def test_a_coding_without_a_system_is_reported_not_silently_ignored(tmp_path):
+    # Bug found by mutant 28 (system or "" -> "XXXX" survived): known_systems held "" because the
+    # data-required rows of fhir.csv have no system, so a primary-cancer code sent without its system
+    # was dropped with no warning; the patient then looked like one without a rectal primary.
+    import copy
+    import json
+    from pathlib import Path
+
+    from guidekg.ingest.fhir import read_fhir
+
+    bundle = json.loads((Path(__file__).resolve().parents[1] / "examples" / "fhir" / "EX01-left-ras-wt.json")
+                        .read_text(encoding="utf-8"))
+    bundle = copy.deepcopy(bundle)
+    primary = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"] == "EX01-left-ras-wt-con3")
+    del primary["code"]["coding"][0]["system"]
+    (tmp_path / "b.json").write_text(json.dumps(bundle), encoding="utf-8")
+    record = list(read_fhir(tmp_path / "b.json"))[0]
+    warned = [f for f in record.findings if "Condition/EX01-left-ras-wt-con3" in f.message
+              and "is not known to guidekg" in f.message and "'363351006' ignored" in f.message]
+    assert warned and warned[0].severity == "warning"
+
+
+def test_known_systems_are_real_code_systems():
+    from guidekg.ingest.fhir_map import fhir_mapping
+
+    systems = fhir_mapping().known_systems
+    assert "" not in systems
+    assert {"http://snomed.info/sct", "http://loinc.org", "https://w3id.org/guidekg/CodeSystem/guidekg"} <= systems
