@@ -70,6 +70,8 @@ for spec in "$@"; do
         export PYTHONPATH="$work/src:$work/tests:$site"
         timeout "$budget" nice -n 10 "$venv/bin/mutmut" run --paths-to-mutate "$target" \
             --runner "$runner" --tests-dir tests --no-progress >"$out/run-$name.log" 2>&1 || true
+        # a run cut short by the budget leaves its current mutant on disk; `mutmut show` needs the original
+        cp "$here/$target" "$work/$target"
         "$venv/bin/mutmut" results > "$out/results-$name.txt" 2>&1 || true
         : > "$out/survivors-$name.txt"
         for id in $("$venv/bin/python" - <<'EOF'
