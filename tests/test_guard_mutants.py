@@ -151,6 +151,8 @@ def test_brackets_in_strings_iris_and_comments_do_not_nest():
 
 def test_letters_are_not_brackets():
     assert refused("SELECT ?" + "X" * 500 + " WHERE { ?s ?p ?o }") is None
+    # ... neither opening nor closing one: letters before a too-deep nesting must not hide it
+    assert refused("SELECT ?" + "X" * 300 + " WHERE " + "{" * 201 + "}" * 201) == 400
 
 
 # sparql.py's algebra walk on its own (the guard's second, independent check) --------------------
