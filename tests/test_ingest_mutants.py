@@ -209,3 +209,10 @@ def test_known_systems_are_real_code_systems():
     systems = fhir_mapping().known_systems
     assert "" not in systems
     assert {"http://snomed.info/sct", "http://loinc.org", "https://w3id.org/guidekg/CodeSystem/guidekg"} <= systems
+
+
+def test_an_unknown_enum_value_lists_the_allowed_ones_and_an_unknown_regimen_points_to_the_vocabulary():
+    # the hint is how a sheet author fixes the row: enum values are listed, the (long) action vocabulary is not
+    assert cell("kras", "unclear") == ([], "unknown value 'unclear'; allowed: exon2-wildtype-only, mutant, wildtype")
+    assert cell("current_regimen", "FOLFOX + unobtainium") == (
+        [], "unknown value 'unobtainium'; see the planned-action vocabulary in the README")
