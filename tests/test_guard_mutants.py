@@ -192,3 +192,31 @@ def test_the_algebra_walk_passes_a_plain_query():
 
     text = "SELECT * WHERE { ?s ?p 'SERVICE' OPTIONAL { ?s <http://x/LOAD> ?o } FILTER EXISTS { ?s ?p ?o } }"
     assert _find_forbidden(translateQuery(parseQuery(text)).algebra) is None
+
+
+# sandbox.py: the opt-out and the failure paths (each probe in its own process: a wrong answer may unshare it) ----
+
+def _isolate(env_extra: dict[str, str], prelude: str = "") -> str:
+    import os
+    import subprocess
+    import sys
+
+    probe = f"{prelude}\nfrom guidekg.server.sandbox import isolate_network\nprint(isolate_network())"
+    env = {k: v for k, v in os.environ.items() if k != "GUIDEKG_NO_SANDBOX"} | env_extra
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_the_sandbox_opt_out_is_honoured_and_reported():
+    # GUIDEKG_NO_SANDBOX: the worker keeps the network and /health must not claim isolation
+    assert _isolate({"GUIDEKG_NO_SANDBOX": "1"}) == "False"
+
+
+def test_no_isolation_is_claimed_off_linux():
+    assert _isolate({}, "import sys; sys.platform = 'darwin'") == "False"
+
+
+def test_no_isolation_is_claimed_without_libc():
+    prelude = "import ctypes\ndef _missing(*a, **k):\n    raise OSError('no libc')\nctypes.CDLL = _missing"
+    assert _isolate({}, prelude) == "False"
