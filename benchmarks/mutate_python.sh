@@ -35,7 +35,7 @@ if [ $# -eq 0 ]; then
         "$i/casesheet.py=$t/test_ingest_mutants.py,$t/test_casesheet.py,$t/test_bad_input.py" \
         "$i/fhir_map.py=$t/test_ingest_mutants.py,$t/test_clinical_status.py,$t/test_fhir_ingest.py" \
         "$s/guard.py=$t/test_guard_mutants.py,$t/test_server_sparql.py" \
-        "$s/sandbox.py=$t/test_security.py::test_workers_have_no_network_where_the_os_allows"
+        "$s/sandbox.py=$t/test_guard_mutants.py,$t/test_security.py::test_workers_have_no_network_where_the_os_allows"
 fi
 
 if [ ! -x "$venv/bin/mutmut" ]; then
