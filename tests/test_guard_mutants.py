@@ -144,6 +144,15 @@ def test_nesting_is_depth_not_count():
     assert refused(group * 3) is None
 
 
+def test_a_closing_bracket_takes_off_exactly_one_level():
+    # two open, one closed, 250 times: 251 deep at the end. A closer that reset the depth (mutant 'depth = 1')
+    # or took off two levels ('depth -= 2') let this through
+    text = "((" + ")((" * 249 + ")" * 251
+    with pytest.raises(Unacceptable) as error:
+        screen(text)
+    assert error.value.status == 400 and "nested 251 deep" in str(error.value)
+
+
 def test_brackets_in_strings_iris_and_comments_do_not_nest():
     text = "SELECT * { ?s ?p '" + "(" * 300 + "' . ?s ?p <http://x/" + "(" * 300 + "> } # " + "[" * 300
     assert refused(text) is None
