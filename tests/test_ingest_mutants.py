@@ -216,3 +216,14 @@ def test_an_unknown_enum_value_lists_the_allowed_ones_and_an_unknown_regimen_poi
     assert cell("kras", "unclear") == ([], "unknown value 'unclear'; allowed: exon2-wildtype-only, mutant, wildtype")
     assert cell("current_regimen", "FOLFOX + unobtainium") == (
         [], "unknown value 'unobtainium'; see the planned-action vocabulary in the README")
+
+
+def test_every_row_written_with_a_synonym_gets_its_note(tmp_path):
+    # the note is memoised per spelling; mutant 78 memoised None, so only the first row told the author
+    from guidekg.ingest.casesheet import read_csv
+
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("patient_id,kras\np1,wt\np2,wt\np3,wt\n", encoding="utf-8")
+    for record in read_csv(sheet):
+        notes = [f for f in record.findings if f.severity == "info"]
+        assert [f.message for f in notes] == ["field 'kras': 'wt' read as 'wildtype'"], record.patient_id
