@@ -85,7 +85,8 @@ class FhirMapping:
 
     @property
     def known_systems(self) -> frozenset[str]:
-        systems = {r.system for r in self.rules if r.slot not in ("extension", "system-alias", "looks-relevant")}
+        # rows with no system (data-required...) name no code system: "" must not make a system-less coding "known"
+        systems = {r.system for r in self.rules if r.system and r.slot not in ("extension", "system-alias", "looks-relevant")}
         systems |= {r.value_system for r in self.rules if r.value_system}
         return frozenset(systems | set(self.aliases) | {CODESYSTEM_URL})
 
