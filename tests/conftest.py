@@ -59,7 +59,7 @@ def pytest_cmdline_main(config):
         option.dist = "loadfile"
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: -p no:xdist has no such hook
 def pytest_xdist_make_scheduler(config, log):
     """--dist loadfile with GROUPS, in collection order (heavy first, not xdist's 'most tests first')."""
     if config.getvalue("dist") != "loadfile":
