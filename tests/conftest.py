@@ -2,7 +2,7 @@
 shipped guideline) and how the suite is spread over the machine's cores.
 
 Parallel by default: with pytest-xdist installed (the ``test`` extra) and no ``-n`` given, the
-run uses one worker per core (``-n auto --dist loadfile``), so ``python3 -m pytest -q`` and
+run uses one worker per core (``-n logical --dist loadfile``), so ``python3 -m pytest -q`` and
 ``-m "not slow"`` need no flags. ``-n0`` or ``-p no:xdist`` runs in one process, as does
 ``--pdb``. Every test of a module goes to the same worker, so module fixtures are built once
 and a module's tests run in file order; GROUPS puts several modules on one worker when they
@@ -54,7 +54,7 @@ def pytest_cmdline_main(config):
         return
     option = config.option
     if getattr(option, "numprocesses", None) is None and not option.usepdb and not option.collectonly:
-        option.numprocesses = "auto"
+        option.numprocesses = "logical"  # every CPU; "auto" counts physical cores when psutil is installed
     if option.numprocesses and getattr(option, "dist", "no") == "no":
         option.dist = "loadfile"
 
