@@ -17,9 +17,10 @@ FAST = ("encoding", "evidence", "pathway", "statements")
 
 
 @pytest.fixture(scope="module")
-def shipped():
-    """The shipped guideline with every check (coverage and logic included), as an author runs it."""
-    return run_review(pictures=True)
+def shipped(shipped_review):
+    """The shipped guideline with every check (coverage and logic included), as an author runs it
+    (built once per session in conftest; test_review_coverage reads its coverage)."""
+    return shipped_review
 
 
 def test_not_found_statements_with_active_recommendations_are_listed(shipped):
