@@ -10,7 +10,7 @@ Precedence, each step read from data (:mod:`guidekg.decision.tables`):
 4. it is gk:consistentWith a proposed action, or an applicable alert names it -> ``consistent``;
 5. an applicable recommendation must precede the action's category (gk:mustPrecede, e.g. testing
    before a first-line choice) -> ``needs-data``; one of the same category proposes something
-   else -> ``not-recommended``;
+   else -> ``not-recommended`` (unless it leaves the choice to the team, gk:leavesChoiceToTeam);
 6. otherwise -> ``not-addressed``.
 
 "Applicable" means triggered by the patient's classes and, when the recommendation states
@@ -137,7 +137,7 @@ def _judge_by_recommendations(tables: PlanTables, kb, action: str, origin: str, 
                           f"{rec.label or curie(rec.iri)} comes first: no {', '.join(sorted(rec.precedes & categories))} "
                           f"choice until its results are recorded", rec.iri)
     for rec in proposing:
-        if rec.category in categories:
+        if rec.category in categories and not rec.open_choice:
             wanted = ", ".join(sorted(_label(tables, kb, a) for a in rec.actions))
             return _entry(tables, kb, action, origin, "not-recommended",
                           f"for this patient now the guideline recommends {wanted} ({rec.category}), not {name}", rec.iri)

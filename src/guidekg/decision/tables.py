@@ -42,6 +42,7 @@ class Item:
     continues: bool = False
     missing: set[str] = field(default_factory=set)
     precedes: set[str] = field(default_factory=set)  # categories this recommendation must come before
+    open_choice: bool = False  # gk:leavesChoiceToTeam: other actions of its category are not ruled out
 
     @property
     def proposes(self) -> bool:
@@ -133,6 +134,8 @@ def build_tables(kb: Knowledge) -> PlanTables:
             item.missing.add(str(row["missing"]))
         if row["precedes"] is not None:
             item.precedes.add(str(row["precedes"]))
+        if row["open"] is not None and row["open"].toPython() is True:
+            item.open_choice = True
     verdicts: dict[str, Verdict] = {}
     for row in _run(graph, "plan_verdicts"):
         verdicts[str(row["verdict"])] = Verdict(
