@@ -119,11 +119,12 @@ def test_each_chunk_is_validated_in_a_fresh_store():
 
     from guidekg.oxstore import ontology_store
 
-    first = ontology_store()
-    size = len(first)
-    first.add(ox.Quad(ox.NamedNode("urn:x:p"), ox.NamedNode("urn:x:q"), ox.Literal("v"), ox.NamedNode("urn:x:g")))
-    second = ontology_store()
-    assert second is not first and len(second) == size > 1000
+    chunk = 2000  # patients in a batch chunk: far above what may borrow a reused store
+    with ontology_store(patients=chunk) as first:
+        size = len(first)
+        first.add(ox.Quad(ox.NamedNode("urn:x:p"), ox.NamedNode("urn:x:q"), ox.Literal("v"), ox.NamedNode("urn:x:g")))
+    with ontology_store(patients=chunk) as second:
+        assert second is not first and len(second) == size > 1000
 
 
 def test_validation_with_footprints_equals_loading_everything(tmp_path):

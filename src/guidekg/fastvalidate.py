@@ -37,7 +37,7 @@ from rdflib.term import Node
 from . import resources
 from .model import Finding, PatientRecord
 from .namespaces import GK, SH, curie
-from .oxstore import from_ox, named, ontology_store, to_ox
+from .oxstore import CHUNK_GRAPH, from_ox, named, ontology_store, to_ox
 
 if TYPE_CHECKING:
     from .sparql_footprint import Footprint
@@ -183,67 +183,67 @@ class CompiledValidator:
         predicates = self._sparql_predicates
         if not wanted:
             return retry
-        store = ontology_store(predicates)
-        chunk = ox.NamedNode("urn:guidekg:chunk")
-        originals: dict[str, dict[tuple[str, object], Literal | None]] = {}  # None: two spellings
-        quads = []
-        patient_type = ox.NamedNode(str(GK.Patient))
-        rdf_type = ox.NamedNode(str(RDF.type))
-        for record in records:
-            if record.iri not in wanted:
-                continue
-            subject = ox.NamedNode(record.iri)
-            quads.append(ox.Quad(subject, rdf_type, patient_type, chunk))
-            mine = originals.setdefault(record.iri, {})
-            for prop, values in record.facts.items():
-                if predicates is not None and prop not in predicates:
+        with ontology_store(predicates, patients=len(wanted)) as store:
+            chunk = CHUNK_GRAPH
+            originals: dict[str, dict[tuple[str, object], Literal | None]] = {}  # None: two spellings
+            quads = []
+            patient_type = ox.NamedNode(str(GK.Patient))
+            rdf_type = ox.NamedNode(str(RDF.type))
+            for record in records:
+                if record.iri not in wanted:
                     continue
-                predicate = named(prop)
-                for value in values:
-                    quads.append(ox.Quad(subject, predicate, to_ox(value), chunk))
-                    if isinstance(value, Literal):
-                        key = (str(value.datatype or ""), _comparable(value))
-                        if key not in mine:
-                            mine[key] = value
-                        elif mine[key] is not None and str(mine[key]) != str(value):
-                            mine[key] = None
-        store.extend(quads)
-        if self.alerts is None:
-            from .validate import _shape_alerts
+                subject = ox.NamedNode(record.iri)
+                quads.append(ox.Quad(subject, rdf_type, patient_type, chunk))
+                mine = originals.setdefault(record.iri, {})
+                for prop, values in record.facts.items():
+                    if predicates is not None and prop not in predicates:
+                        continue
+                    predicate = named(prop)
+                    for value in values:
+                        quads.append(ox.Quad(subject, predicate, to_ox(value), chunk))
+                        if isinstance(value, Literal):
+                            key = (str(value.datatype or ""), _comparable(value))
+                            if key not in mine:
+                                mine[key] = value
+                            elif mine[key] is not None and str(mine[key]) != str(value):
+                                mine[key] = None
+            store.extend(quads)
+            if self.alerts is None:
+                from .validate import _shape_alerts
 
-            self.alerts = dict(_shape_alerts())
-        alerts = self.alerts
-        for check, candidates in plan:
-            if not candidates:
-                continue
-            seen: dict[str, set] = {}
-            solutions = store.query(check.query, use_default_graph_as_union=True)
-            variables = solutions.variables
-            for row in solutions:
-                bound = {var.value: from_ox(row[var]) for var in variables if row[var] is not None}
-                focus = bound.pop("this", None)
-                if focus is None or str(focus) not in out:
+                self.alerts = dict(_shape_alerts())
+            alerts = self.alerts
+            for check, candidates in plan:
+                if not candidates:
                     continue
-                mine = originals.get(str(focus), {})
-                bound = {k: (mine.get((str(v.datatype or ""), _comparable(v)), v) if isinstance(v, Literal) else v)
-                         for k, v in bound.items()}
-                if any(v is None for v in bound.values()):
-                    retry.add(str(focus))
-                    continue
-                path = bound.pop("path", None)
-                value = bound.pop("value", None)
-                dedup = (path, value, tuple(sorted(bound.items())))
-                if dedup in seen.setdefault(str(focus), set()):
-                    continue
-                seen[str(focus)].add(dedup)
-                if value is None:
-                    value = focus
-                message = check.message
-                for var, val in {**bound, "this": focus, **({"path": path} if path is not None else {}), "value": value}.items():
-                    message = re.sub(f"{{[?$]{var}}}", str(val).replace("\\", "\\\\"), message)
-                out[str(focus)].append(Finding(_text(message, value), severity=check.severity,
-                                               path=curie(str(path)) if path is not None else None,
-                                               alert=alerts.get(check.shape) or alerts.get(check.constraint)))
+                seen: dict[str, set] = {}
+                solutions = store.query(check.query, use_default_graph_as_union=True)
+                variables = solutions.variables
+                for row in solutions:
+                    bound = {var.value: from_ox(row[var]) for var in variables if row[var] is not None}
+                    focus = bound.pop("this", None)
+                    if focus is None or str(focus) not in out:
+                        continue
+                    mine = originals.get(str(focus), {})
+                    bound = {k: (mine.get((str(v.datatype or ""), _comparable(v)), v) if isinstance(v, Literal) else v)
+                             for k, v in bound.items()}
+                    if any(v is None for v in bound.values()):
+                        retry.add(str(focus))
+                        continue
+                    path = bound.pop("path", None)
+                    value = bound.pop("value", None)
+                    dedup = (path, value, tuple(sorted(bound.items())))
+                    if dedup in seen.setdefault(str(focus), set()):
+                        continue
+                    seen[str(focus)].add(dedup)
+                    if value is None:
+                        value = focus
+                    message = check.message
+                    for var, val in {**bound, "this": focus, **({"path": path} if path is not None else {}), "value": value}.items():
+                        message = re.sub(f"{{[?$]{var}}}", str(val).replace("\\", "\\\\"), message)
+                    out[str(focus)].append(Finding(_text(message, value), severity=check.severity,
+                                                   path=curie(str(path)) if path is not None else None,
+                                                   alert=alerts.get(check.shape) or alerts.get(check.constraint)))
         return retry
 
 
