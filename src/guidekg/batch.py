@@ -266,8 +266,8 @@ def process_chunk_compact(chunk: Chunk, reasoner: str = "fast", explain: bool = 
 
 def _process_chunk_encoded(chunk: Chunk, reasoner: str = "fast", explain: bool = False,
                            compact: bool = False) -> tuple[bytes, dict[str, Any]]:
-    """:func:`process_chunk` for a worker process: UTF-8 bytes travel back to the parent (one
-    copy through the pipe, no decode and re-encode there; lines are ~12 KB each)."""
+    """:func:`process_chunk` (or its compact form) as UTF-8 bytes, what every engine returns: one
+    copy through a worker's pipe, written to the output's buffer with no re-encoding."""
     text, counts = (process_chunk_compact if compact else process_chunk)(chunk, reasoner, explain)
     return text.encode("utf-8"), counts
 
@@ -321,6 +321,20 @@ def few_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
+def map_chunks(work: Iterable[Chunk], func: Callable[..., Any], args: tuple, workers: int = 1,
+               mapper: Callable[..., Iterator[Any]] | None = None) -> Iterator[Any]:
+    """``func(chunk, *args)`` for every chunk, in input order, on ``mapper`` (Spark), in ``workers``
+    processes or here, with few collections: the one dispatch of run_batch and the audit."""
+    with few_collections():
+        if mapper is not None:
+            yield from mapper(work, func, args)
+        elif workers <= 1:
+            for chunk in work:
+                yield func(chunk, *args)
+        else:
+            yield from ordered_map(work, func, args, workers)
+
+
 def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast", explain: bool = False,
               workers: int = 1, chunk_size: int = CHUNK_SIZE, progress: TextIO | None = None,
               dictionary: dict[str, Any] | None = None, mapper: Callable[..., Iterator[Any]] | None = None) -> Summary:
@@ -334,41 +348,27 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
     started = time.perf_counter()
     summary = Summary()
     warm(reasoner)
-    with few_collections():
-        work = chunks(inputs, chunk_size)
+    out.flush()
+    binary = getattr(out, "buffer", None)
 
-        out.flush()
-        binary = getattr(out, "buffer", None)
+    work = chunks(inputs, chunk_size)
+    for data, counts in map_chunks(work, _process_chunk_encoded, (reasoner, explain, compact), workers, mapper):
+        if compact:
+            from .export.compact import merge
 
-        def emit(data: str | bytes, counts: dict[str, Any]) -> None:
-            if compact:
-                from .export.compact import merge
-
-                merge(dictionary, counts["dictionary"])
-            if isinstance(data, str):
-                out.write(data)
-            elif binary is not None:
-                binary.write(data)
-            else:
-                out.write(data.decode("utf-8"))
-            summary.add(counts)
-            if progress is not None:
-                _progress(summary.total, started, progress)
-
-        if mapper is not None:
-            for result in mapper(work, _process_chunk_encoded, (reasoner, explain, compact)):
-                emit(*result)
-        elif workers <= 1:
-            for chunk in work:
-                emit(*(process_chunk_compact if compact else process_chunk)(chunk, reasoner, explain))
-        else:
-            for result in ordered_map(work, _process_chunk_encoded, (reasoner, explain, compact), workers):
-                emit(*result)
+            merge(dictionary, counts["dictionary"])
         if binary is not None:
-            binary.flush()
-        out.flush()
+            binary.write(data)
+        else:
+            out.write(data.decode("utf-8"))
+        summary.add(counts)
         if progress is not None:
-            progress.write("\n")
+            _progress(summary.total, started, progress)
+    if binary is not None:
+        binary.flush()
+    out.flush()
+    if progress is not None:
+        progress.write("\n")
     summary.seconds = time.perf_counter() - started
     return summary
 

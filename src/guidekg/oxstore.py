@@ -79,6 +79,12 @@ def _ontology_ntriples(predicates: frozenset[str] | None = None) -> bytes:
     return kept.serialize(format="nt", encoding="utf-8")
 
 
+def _loaded(ontology: bytes) -> ox.Store:
+    store = ox.Store()
+    store.load(ontology, format=ox.RdfFormat.N_TRIPLES)
+    return store
+
+
 CHUNK_GRAPH = ox.NamedNode("urn:guidekg:chunk")
 """The named graph a call's patients go into; the ontology is the default graph."""
 
@@ -103,17 +109,13 @@ def ontology_store(predicates: frozenset[str] | None = None, patients: int = REU
     """
     ontology = _ontology_ntriples(predicates)
     if patients > REUSE_UP_TO:
-        store = ox.Store()
-        store.load(ontology, format=ox.RdfFormat.N_TRIPLES)
-        yield store
+        yield _loaded(ontology)
         return
     # Keyed by the ontology text itself, so content swapped in process (guidekg mutate, the
     # review) never meets a store holding the old ontology; one store per thread.
     entry = getattr(_BORROWED, "entry", None)
     if entry is None or entry[0] != ontology or entry[2] >= REBUILD_AFTER:
-        store = ox.Store()
-        store.load(ontology, format=ox.RdfFormat.N_TRIPLES)
-        entry = [ontology, store, 0]
+        entry = [ontology, _loaded(ontology), 0]
     _BORROWED.entry = None  # borrowed: a nested call on this thread builds its own
     try:
         yield entry[1]

@@ -122,7 +122,7 @@ def run_audit(inputs: Iterable[str | Path], groups: dict[str, str] | None = None
     Spark executors and their tallies summed here; sums do not depend on the order, the
     chunks and so the counts are the local engine's). A mapper with ``share(value)`` ships
     the groups once instead of with every chunk."""
-    from ..batch import chunks, few_collections, ordered_map, warm
+    from ..batch import chunks, map_chunks, warm
     from ..knowledge import knowledge
 
     warm(reasoner)
@@ -132,17 +132,11 @@ def run_audit(inputs: Iterable[str | Path], groups: dict[str, str] | None = None
     tally = new_tally()
     work = chunks(inputs, chunk_size)
     try:
-        with few_collections():  # as run_batch: the cyclic collector rarely, results unchanged
-            if mapper is not None:
-                shared = mapper.share(dict(_GROUPS)) if hasattr(mapper, "share") else _Shared(dict(_GROUPS))
-                for part in mapper(work, _audit_chunk, (reasoner, grouped, shared)):
-                    merge(tally, part)
-            elif workers <= 1:
-                for chunk in work:
-                    merge(tally, _audit_chunk(chunk, reasoner, grouped))
-            else:
-                for part in ordered_map(work, _audit_chunk, (reasoner, grouped), workers):
-                    merge(tally, part)
+        args: tuple = (reasoner, grouped)
+        if mapper is not None:  # executors do not share the parent's memory: ship the groups
+            args += (mapper.share(dict(_GROUPS)) if hasattr(mapper, "share") else _Shared(dict(_GROUPS)),)
+        for part in map_chunks(work, _audit_chunk, args, workers, mapper):
+            merge(tally, part)
     finally:
         _GROUPS.clear()
     labels, kinds = _labels(tally)

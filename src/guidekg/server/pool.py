@@ -45,7 +45,6 @@ class _Worker:
     """The store snapshot this worker has open (query workers)."""
 
 
-
 @dataclass
 class PoolStats:
     workers: int = 0
