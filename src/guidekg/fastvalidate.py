@@ -29,7 +29,6 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
-import pyoxigraph as ox
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
@@ -37,7 +36,6 @@ from rdflib.term import Node
 from . import resources
 from .model import Finding, PatientRecord
 from .namespaces import GK, SH, curie
-from .oxstore import CHUNK_GRAPH, from_ox, named, ontology_store, to_ox
 
 if TYPE_CHECKING:
     from .sparql_footprint import Footprint
@@ -77,6 +75,7 @@ class _SparqlCheck:
     message: str
     query: str
     footprint: Footprint
+    narrowed: dict[str, frozenset[str]] = field(default_factory=dict)  # p -> the only values that matter (see narrowing)
 
     def may_match(self, record: PatientRecord) -> bool:
         """False when the record lacks a fact every solution needs (see :mod:`guidekg.sparql_footprint`)."""
@@ -87,6 +86,20 @@ class _SparqlCheck:
                 return False
         return True
 
+    @cached_property
+    def key_predicates(self) -> tuple[str, ...] | None:
+        """The predicates a patient's memo key is made of; None: never memoised (see fastvalidate_sparql)."""
+        fp = self.footprint
+        return tuple(sorted(fp.predicates)) if fp.predicates is not None and fp.focus_local else None
+
+    @cached_property
+    def quotes_focus(self) -> bool:
+        """The message names the focus node ({$this}): its text differs per patient."""
+        return re.search(r"\{[?$]this\}", self.message) is not None
+
+    def alert(self, alerts: dict[str, str]) -> str | None:
+        return alerts.get(self.shape) or alerts.get(self.constraint)
+
 
 @dataclass
 class CompiledValidator:
@@ -94,6 +107,7 @@ class CompiledValidator:
     sparql: list[_SparqlCheck] = field(default_factory=list)
     known: frozenset[str] = frozenset()  # every IRI the ontology says something about
     alerts: dict[str, str] | None = None  # shape or constraint IRI -> gk:raisesAlert (None: read from the shapes)
+    narrowed_for: bytes | None = None  # the ontology text the checks' narrowed values were read from
 
     def validate(self, records: Sequence[PatientRecord]) -> dict[str, list[Finding]]:
         """Patient IRI -> findings, equal to :func:`guidekg.validate.validate_records`."""
@@ -164,87 +178,17 @@ class CompiledValidator:
         return found
 
     def _run_sparql(self, records: Sequence[PatientRecord], out: dict[str, list[Finding]]) -> set[str]:
-        """Add the SPARQL checks' findings to ``out``; return the patients pySHACL must redo.
+        """Add the SPARQL checks' findings to ``out``; return the patients pySHACL must redo
+        (:func:`guidekg.fastvalidate_sparql.run_sparql`)."""
+        from .fastvalidate_sparql import run_sparql
 
-        pyoxigraph returns canonical lexical forms ("6" for "6.0"), and findings quote values
-        as the patient wrote them (as pySHACL does), so each returned literal is mapped back to
-        the patient's own spelling. When one patient has two spellings of one value among the
-        predicates read ("2" months on chemotherapy, "2.0" months since assessment, ~3% of
-        a realistic cohort), that mapping is ambiguous only if a solution binds that value: then,
-        and only then, the patient is handed to pySHACL, which knows which one it bound.
-        """
-        retry: set[str] = set()
-        if not self.sparql:
-            return retry
-        # Only patients some check can match, and only the predicates the checks read, go
-        # into the store: the same solutions (sparql_footprint), a fraction of the loading.
-        plan = [(check, {r.iri for r in records if check.may_match(r)}) for check in self.sparql]
-        wanted = set().union(*(ids for _, ids in plan))
-        predicates = self._sparql_predicates
-        if not wanted:
-            return retry
-        with ontology_store(predicates, patients=len(wanted)) as store:
-            chunk = CHUNK_GRAPH
-            originals: dict[str, dict[tuple[str, object], Literal | None]] = {}  # None: two spellings
-            quads = []
-            patient_type = ox.NamedNode(str(GK.Patient))
-            rdf_type = ox.NamedNode(str(RDF.type))
-            for record in records:
-                if record.iri not in wanted:
-                    continue
-                subject = ox.NamedNode(record.iri)
-                quads.append(ox.Quad(subject, rdf_type, patient_type, chunk))
-                mine = originals.setdefault(record.iri, {})
-                for prop, values in record.facts.items():
-                    if predicates is not None and prop not in predicates:
-                        continue
-                    predicate = named(prop)
-                    for value in values:
-                        quads.append(ox.Quad(subject, predicate, to_ox(value), chunk))
-                        if isinstance(value, Literal):
-                            key = (str(value.datatype or ""), _comparable(value))
-                            if key not in mine:
-                                mine[key] = value
-                            elif mine[key] is not None and str(mine[key]) != str(value):
-                                mine[key] = None
-            store.extend(quads)
-            if self.alerts is None:
-                from .validate import _shape_alerts
+        return run_sparql(self, records, out)
 
-                self.alerts = dict(_shape_alerts())
-            alerts = self.alerts
-            for check, candidates in plan:
-                if not candidates:
-                    continue
-                seen: dict[str, set] = {}
-                solutions = store.query(check.query, use_default_graph_as_union=True)
-                variables = solutions.variables
-                for row in solutions:
-                    bound = {var.value: from_ox(row[var]) for var in variables if row[var] is not None}
-                    focus = bound.pop("this", None)
-                    if focus is None or str(focus) not in out:
-                        continue
-                    mine = originals.get(str(focus), {})
-                    bound = {k: (mine.get((str(v.datatype or ""), _comparable(v)), v) if isinstance(v, Literal) else v)
-                             for k, v in bound.items()}
-                    if any(v is None for v in bound.values()):
-                        retry.add(str(focus))
-                        continue
-                    path = bound.pop("path", None)
-                    value = bound.pop("value", None)
-                    dedup = (path, value, tuple(sorted(bound.items())))
-                    if dedup in seen.setdefault(str(focus), set()):
-                        continue
-                    seen[str(focus)].add(dedup)
-                    if value is None:
-                        value = focus
-                    message = check.message
-                    for var, val in {**bound, "this": focus, **({"path": path} if path is not None else {}), "value": value}.items():
-                        message = re.sub(f"{{[?$]{var}}}", str(val).replace("\\", "\\\\"), message)
-                    out[str(focus)].append(Finding(_text(message, value), severity=check.severity,
-                                                   path=curie(str(path)) if path is not None else None,
-                                                   alert=alerts.get(check.shape) or alerts.get(check.constraint)))
-        return retry
+    def __getstate__(self) -> dict:
+        """Pickled (the knowledge cache, Spark) without the per-process memo of the SPARQL checks."""
+        state = dict(self.__dict__)
+        state.pop("_memo", None)
+        return state
 
 
 def _finding(check: _PropertyCheck, value: Node | None) -> Finding:
@@ -256,11 +200,6 @@ def _text(message: str, value: Node | None) -> str:
     if value is not None and isinstance(value, (Literal, URIRef)) and str(value) not in message:
         message += f" (value: {curie(str(value)) if isinstance(value, URIRef) else value})"
     return message
-
-
-def _comparable(value: Literal) -> object:
-    python = value.toPython()
-    return python if isinstance(python, (int, Decimal, bool, str)) else str(value)
 
 
 def _one(shapes: Graph, node: Node, prop: URIRef) -> Node | None:
@@ -324,6 +263,25 @@ def _prefixes(shapes: Graph, constraint: Node) -> str:
     return "\n".join(sorted(set(lines)))
 
 
+def _narrowed(query: str, ontology: Graph) -> dict[str, frozenset[str]]:
+    """:func:`guidekg.sparql_footprint.narrowing` evaluated on the ontology (IRIs only)."""
+    from .sparql_footprint import narrowing
+
+    out = {}
+    for prop, (obj, conditions) in narrowing(query).items():
+        if obj is not None:
+            out[prop] = frozenset((obj,))
+            continue
+        values: set[Node] | None = None
+        for kind, first, second in conditions:
+            found = ({s for s, _, _ in ontology.triples((None, first, URIRef(second)))} if kind == "subject"
+                     else {o for _, _, o in ontology.triples((URIRef(first), second, None))})
+            values = found if values is None else values & found
+        if values is not None and all(isinstance(v, URIRef) for v in values):
+            out[prop] = frozenset(str(v) for v in values)
+    return out
+
+
 def _sparql_constraint(shapes: Graph, shape: Node, constraint: Node) -> _SparqlCheck:
     select = _one(shapes, constraint, SH.select)
     message = _one(shapes, constraint, SH.message) or _one(shapes, shape, SH.message)
@@ -359,6 +317,11 @@ def _compile(shapes: Graph, ontology: Graph) -> CompiledValidator:
     for other in ({SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target} & set(shapes.predicates())):
         raise UnsupportedShape(f"{curie(str(other))} targets are not compiled")
     compiled.known = frozenset(str(s) for s in ontology.subjects() if isinstance(s, URIRef))
+    for check in compiled.sparql:
+        check.narrowed = _narrowed(check.query, ontology)
+    from .oxstore import _ontology_ntriples
+
+    compiled.narrowed_for = _ontology_ntriples(compiled._sparql_predicates)
     from .validate import _shape_alerts
 
     compiled.alerts = dict(_shape_alerts())
