@@ -27,6 +27,7 @@ Exactness guards:
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 from functools import lru_cache
@@ -53,58 +54,123 @@ VALUE_KEYS_LIMIT = 50_000
 _FOCUS = ("focus",)  # key of the patient's own IRI among its values (IRIs are str, literals 3-tuples)
 _FOCUS_TERM = object()  # the focus in a memoised binding, replaced by each patient's IRI
 _RETRY = "retry"  # memoised decision: pySHACL must validate the patient
-_VALUE_KEYS: dict[int, tuple[Node, Any]] = {}
+_VALUE_KEYS: dict[int, tuple[Node, Any, tuple]] = {}
 
 
-def _value_key(value: Node) -> Any:
-    """A cheap, exact key of one term: hashing rdflib terms runs Python code, plain str and tuples do not.
+def _value_entry(value: Node) -> tuple[Node, Any, tuple]:
+    """(term, key, (key,)): a cheap, exact key of one term (hashing rdflib terms runs Python code,
+    plain str and tuples do not), and the key of a predicate with that one value.
 
     Keyed by identity (the ingest reuses one term object per distinct cell); the entry holds
     the term, so its id cannot be reused while the entry exists.
     """
     entry = _VALUE_KEYS.get(id(value))
     if entry is not None and entry[0] is value:
-        return entry[1]
+        return entry
     if isinstance(value, URIRef):
         key: Any = str(value)
     elif isinstance(value, Literal):
         key = (str(value), str(value.datatype) if value.datatype is not None else None, value.language)
     else:
-        key = None  # a blank node: keyed per patient (see _projection)
+        key = None  # a blank node: keyed per patient (see _projections)
     if len(_VALUE_KEYS) >= VALUE_KEYS_LIMIT:
         _VALUE_KEYS.clear()
-    _VALUE_KEYS[id(value)] = (value, key)
-    return key
+    entry = _VALUE_KEYS[id(value)] = (value, key, (key,))
+    return entry
 
 
-def _projection(record: PatientRecord, predicates: frozenset[str] | None) -> dict[str, Any]:
-    """Predicate -> key of the record's values (a 1-tuple, or a frozenset when several: a graph has no order)."""
-    proj: dict[str, Any] = {}
-    iri = record.iri
-    for prop, values in record.facts.items():
-        if not values or (predicates is not None and prop not in predicates):
-            continue
-        keys = []
-        for value in values:
-            key = _value_key(value)
-            if key is None:
-                key = ("bnode", str(value), iri)  # never equal to another patient's
-            elif key == iri:
-                key = _FOCUS
-            keys.append(key)
-        proj[prop] = (keys[0],) if len(keys) == 1 else frozenset(keys)
-    return proj
+def _projections(records: Sequence[PatientRecord], predicates: frozenset[str] | None, indexed: dict[str, frozenset[str]],
+                 present: frozenset[str]) -> tuple[list[dict[str, Any]], dict[Any, list[int]]]:
+    """Each record's projection (predicate -> key of its values: a 1-tuple, or a frozenset when
+    several, a graph having no order) and an index of the records by the facts checks require:
+    ``(p, value key)`` for ``indexed[p]``, ``p`` for ``present``, ``(p, _FOCUS)`` always."""
+    projections = []
+    index: defaultdict[Any, list[int]] = defaultdict(list)
+    cached = _VALUE_KEYS.get
+    actions = {p: (p in present, indexed.get(p)) for p in (predicates or ())}
+    for position, record in enumerate(records):
+        proj: dict[str, Any] = {}
+        iri = record.iri
+        for prop, values in record.facts.items():
+            action = actions.get(prop)
+            if action is None:
+                if predicates is not None:
+                    continue
+                action = (prop in present, indexed.get(prop))
+            if len(values) == 1:  # the common case, without building a key
+                value = values[0]
+                entry = cached(id(value))
+                if entry is None or entry[0] is not value:
+                    entry = _value_entry(value)
+                key = entry[1]
+                if key is not None and key != iri:
+                    proj[prop] = entry[2]
+                    if action[0]:
+                        index[prop].append(position)
+                    if action[1] is not None and key in action[1]:
+                        index[(prop, key)].append(position)
+                    continue
+            elif not values:
+                continue
+            keys = []
+            for value in values:
+                key = _value_entry(value)[1]
+                if key is None:
+                    key = ("bnode", str(value), iri)  # never equal to another patient's
+                elif key == iri:
+                    key = _FOCUS
+                    index[(prop, _FOCUS)].append(position)
+                keys.append(key)
+            proj[prop] = (keys[0],) if len(keys) == 1 else frozenset(keys)
+            if action[0]:
+                index[prop].append(position)
+            if action[1] is not None:
+                for key in keys:
+                    if key in action[1]:
+                        index[(prop, key)].append(position)
+        projections.append(proj)
+    return projections, index
 
 
-def _may_match(proj: dict[str, Any], required: tuple[tuple[str, str | None], ...], iri: str) -> bool:
-    """:meth:`_SparqlCheck.may_match` on a projection."""
-    for prop, obj in required:
-        keys = proj.get(prop)
-        if keys is None:
-            return False
-        if obj is not None and obj not in keys and not (obj == iri and _FOCUS in keys):
-            return False
-    return True
+def _requirements(check: _SparqlCheck, narrow: bool) -> list[tuple[Any, ...]]:
+    """What a candidate must have: per required fact, the index entries of which it needs one."""
+    narrowed = check.narrowed if narrow and check.key_predicates is not None else {}
+    required = check.footprint.required
+    out = [((p, obj),) if obj is not None else tuple((p, v) for v in sorted(narrowed[p])) if p in narrowed else (p,)
+           for p, obj in required]
+    out += [tuple((p, v) for v in sorted(values)) for p, values in narrowed.items() if p not in {r for r, _ in required}]
+    return out
+
+
+def _plan(validator: CompiledValidator, narrow: bool) -> tuple[dict[str, frozenset[str]], frozenset[str], list]:
+    """The index the checks' requirements need, derived once per validator."""
+    cache = validator.__dict__.setdefault("_plans", {})
+    if narrow not in cache:
+        requirements = [_requirements(c, narrow) for c in validator.sparql]
+        indexed: dict[str, set[str]] = {}
+        present = set()
+        for entry in (e for reqs in requirements for req in reqs for e in req):
+            if isinstance(entry, tuple):
+                indexed.setdefault(entry[0], set()).add(entry[1])
+            else:
+                present.add(entry)
+        cache[narrow] = ({p: frozenset(v) for p, v in indexed.items()}, frozenset(present), requirements)
+    return cache[narrow]
+
+
+def _candidates(requirements: list[tuple[Any, ...]], index: dict[Any, list[int]], records: Sequence[PatientRecord]) -> list[int]:
+    """Positions of the records that have, for every requirement, one of its facts (a necessary condition)."""
+    found: set[int] | None = None
+    for requirement in requirements:
+        having: set[int] = set()
+        for entry in requirement:
+            having.update(index.get(entry, ()))
+            if isinstance(entry, tuple):  # the patient's own IRI as that value (keyed as the focus)
+                having.update(i for i in index.get((entry[0], _FOCUS), ()) if records[i].iri == entry[1])
+        found = having if found is None else found & having
+        if not found:
+            return []
+    return sorted(found) if found is not None else list(range(len(records)))
 
 
 def _narrow(key: list, narrowed: list[tuple[int, frozenset[str]]], iri: str) -> tuple | None:
@@ -147,23 +213,30 @@ def run_sparql(validator: CompiledValidator, records: Sequence[PatientRecord], o
     memos = _memos(validator, ontology)
     compiled_for = validator.narrowed_for
     narrow = compiled_for is not None and (ontology is compiled_for or ontology == compiled_for)
-    projections = [_projection(r, predicates) for r in records]
+    indexed, present, requirements = _plan(validator, narrow)
+    projections, index = _projections(records, predicates, indexed, present)
     work = []  # per check: [(record, key)], key -> result (None until run), rep IRI -> key
     load: dict[str, PatientRecord] = {}
-    for check, memo in zip(checks, memos, strict=True):
-        keyed, required = check.key_predicates, check.footprint.required
+    for check, memo, needs in zip(checks, memos, requirements, strict=True):
+        keyed = check.key_predicates
         narrowed = [(i, check.narrowed[p]) for i, p in enumerate(keyed) if p in check.narrowed] \
             if narrow and keyed is not None else []
         entries: list[tuple[PatientRecord, Any]] = []
         results: dict[Any, Any] = {}
         reps: dict[str, Any] = {}
-        for record, proj in zip(records, projections, strict=True):
-            if not _may_match(proj, required, record.iri):
-                continue
+        for position in _candidates(needs, index, records):
+            record, proj = records[position], projections[position]
             if keyed is None:
                 key: Any = record.iri
             elif narrowed:
-                key = _narrow(list(map(proj.get, keyed)), narrowed, record.iri)
+                key = list(map(proj.get, keyed))
+                for i, allowed in narrowed:
+                    keys = key[i]  # one value, already known to be allowed: the common case
+                    if keys is None or len(keys) != 1 or keys[0] not in allowed:
+                        key = _narrow(key, narrowed, record.iri)
+                        break
+                else:
+                    key = tuple(key)
                 if key is None:
                     continue
             else:

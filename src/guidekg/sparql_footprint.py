@@ -145,7 +145,7 @@ def narrowing(query: str, focus: str = "this") -> dict[str, tuple[str | None, tu
     """Predicates of which only some values can matter: p -> (the one object IRI, or None and
     conditions every useful value ``?v`` meets).
 
-    A predicate ``p`` qualifies when the query names it in exactly one triple pattern (paths
+    A predicate ``p`` (not rdf:type: every patient gets one, not among its facts) qualifies when the query names it in exactly one triple pattern (paths
     and EXISTS filters counted), ``?focus p <o>`` or ``?focus p ?v``, in conjunctive position.
     Every solution then binds that pattern to ``<o>``, or to a ``?v`` that also meets the other
     conjunctive patterns linking ``?v`` to constants (``?v rdf:type/rdfs:subClassOf* <C>``), so
@@ -165,7 +165,7 @@ def narrowing(query: str, focus: str = "this") -> dict[str, tuple[str | None, tu
     conjunctive = list(_conjunctive(algebra, variable))
     out: dict[str, tuple[str | None, tuple[Condition, ...]]] = {}
     for s, p, o in conjunctive:
-        if s != variable or not isinstance(p, URIRef) or uses.get(str(p)) != 1 or o == variable:
+        if s != variable or not isinstance(p, URIRef) or p == RDF.type or uses.get(str(p)) != 1 or o == variable:
             continue
         if isinstance(o, URIRef):
             out[str(p)] = (str(o), ())
