@@ -63,3 +63,37 @@ def test_every_safety_check_reads_what_its_text_names():
         assert check.footprint.predicates is not None
         read = {p.replace("https://w3id.org/guidekg/ontology#", "gk:") for p in check.footprint.predicates}
         assert named <= read, (check.shape, named - read)
+
+
+@pytest.mark.parametrize("query, local", [
+    ("SELECT ?this WHERE { ?this ex:a ?x . FILTER (?x > 1) }", True),
+    ("SELECT ?this WHERE { ?this ex:a/ex:b ?x . FILTER NOT EXISTS { ?this ex:c ?y } }", True),
+    ("SELECT ?this WHERE { ?this ex:a ?x . FILTER (STRSTARTS(STR(?this), \"urn\")) }", False),
+    ("SELECT ?this WHERE { ?this ex:a ?x . ?y ex:b ?this }", False),
+    ("SELECT ?this ?v WHERE { ?this ex:a ?x . BIND (?this AS ?v) }", False),
+    ("SELECT ?this WHERE { ?this ex:a ?x . FILTER NOT EXISTS { ?this ex:b ?this } }", False),
+    ("SELECT ?this WHERE { ?this ex:a ?x . FILTER EXISTS { ?z ex:b ?w . FILTER (?w = ?this) } }", False),
+    ("SELECT ?this WHERE { VALUES ?this { ex:p } ?this ex:a ?x }", False),
+])
+def test_only_a_query_that_sees_its_focus_through_its_own_facts_is_focus_local(query, local):
+    """Memoising a check by the patient's facts is exact only if the query never looks at the
+    focus IRI itself (a FILTER or BIND on it) or at triples pointing to it."""
+    assert footprint(PREFIX + query).focus_local is local
+
+
+def test_narrowing_keeps_only_predicates_named_once_in_a_conjunctive_pattern():
+    from rdflib import URIRef
+    from rdflib.paths import Path
+
+    from guidekg.sparql_footprint import narrowing
+
+    found = narrowing(PREFIX + """SELECT ?this WHERE { ?this ex:a ex:v ; ex:b ?x ; ex:c ?y ; ex:d ?z ;
+        a ex:Patient . ?x ex:type/ex:sub* ex:C . ?z ex:e ?w
+        OPTIONAL { ?this ex:f ex:v }  FILTER NOT EXISTS { ?this ex:c ex:w } }""")
+    assert found[EX + "a"] == (EX + "v", ())  # one object
+    assert found[EX + "b"][0] is None and [c[0] for c in found[EX + "b"][1]] == ["subject"]
+    assert isinstance(found[EX + "b"][1][0][1], Path) and found[EX + "b"][1][0][2] == EX + "C"
+    assert EX + "c" not in found  # also read in FILTER NOT EXISTS: every value matters
+    assert EX + "d" not in found  # ?z meets no condition on constants
+    assert EX + "f" not in found  # optional
+    assert str(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")) not in found  # every patient has one
