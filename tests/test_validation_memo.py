@@ -175,3 +175,28 @@ def test_blank_nodes_and_the_patients_own_iri_are_never_shared_keys(base):
     planned, regimen = str(GK.plannedAction), str(GK.currentRegimen)
     assert one[planned] != two[planned]
     assert one[regimen] != two[regimen]
+
+
+def test_core_findings_are_remembered_per_term_bounded_and_follow_a_changed_record(base, monkeypatch):
+    """The Core checks remember what they say of each term object: a record whose value is
+    replaced is checked as it is now, and a small memo (evicting often) changes nothing."""
+    record = _patient(base, "MEMO-CORE")
+    compiled = compile_validator()
+    states = []
+    for ecog in ("7", "2", "7"):  # out of range (0-4), in range, out of range again (a new term)
+        record.facts[str(GK.ecog)] = [Literal(ecog, datatype=XSD.integer)]
+        states.append((_texts(validate_fast([record]), record), _texts(validate_records([record]), record)))
+    assert [mine for mine, _ in states] == [reference for _, reference in states]
+    assert states[0][0] != states[1][0]
+
+    records = [_patient(base, f"MEMO-CORE-{i}", age=[Literal(str(20 + i), datatype=XSD.integer)],
+                        ecog=[Literal(str(i % 7), datatype=XSD.integer)]) for i in range(60)]
+    expected = {k: sorted(map(str, v)) for k, v in replace(compiled).validate(records).items()}  # a fresh memo
+    monkeypatch.setattr(fastvalidate, "CORE_MEMO_LIMIT", 4)
+    small = replace(compiled)
+    found = {}
+    for start in range(0, len(records), 7):
+        found.update(small.validate(records[start:start + 7]))
+        assert all(len(memo) <= 4 for memo in small.__dict__["_core_memo"])
+    assert {k: sorted(map(str, v)) for k, v in found.items()} == expected
+    assert any(v for v in expected.values())

@@ -44,6 +44,8 @@ _CORE = {SH.minCount, SH.maxCount, SH.datatype, SH["or"], SH["in"], SH["class"],
 _IGNORED = {RDF.type, RDFS.label, RDFS.comment, SH.severity, SH.message, SH.path, SH.targetClass, SH.property,
             SH.sparql, SH.name, SH.description, GK.raisesAlert, SH.order, SH.group}
 _NUMERIC = {str(XSD.integer), str(XSD.decimal)}
+CORE_MEMO_LIMIT = 20_000
+"""Terms whose Core findings are remembered per property check before that memo is cleared."""
 
 
 class UnsupportedShape(ValueError):
@@ -129,7 +131,8 @@ class CompiledValidator:
 
             out.update(validate_records(hard))
         for findings in out.values():
-            findings.sort(key=lambda f: (f.severity != "violation", f.path or "", f.message))
+            if len(findings) > 1:
+                findings.sort(key=lambda f: (f.severity != "violation", f.path or "", f.message))
         return {r.iri: out[r.iri] for r in records}
 
     @cached_property
@@ -139,10 +142,19 @@ class CompiledValidator:
         return None if any(p is None for p in readable) else frozenset().union(*readable)  # type: ignore[arg-type]
 
     def _core(self, record: PatientRecord) -> list[Finding] | None:
-        """Core findings of one record, or None when pySHACL must decide."""
+        """Core findings of one record, or None when pySHACL must decide.
+
+        What a check says of one value depends on that value only, and a population repeats a
+        few thousand term objects (the ingest shares one per distinct cell): it is remembered
+        per check by the term's identity (the entry holds the term, so the id is not reused
+        while it is remembered), at most :data:`CORE_MEMO_LIMIT` terms a check.
+        """
         found: list[Finding] = []
         facts = record.facts
-        for check in self.properties:
+        memos = self.__dict__.get("_core_memo")
+        if memos is None or len(memos) != len(self.properties):
+            memos = self.__dict__["_core_memo"] = [{} for _ in self.properties]
+        for check, memo in zip(self.properties, memos, strict=True):
             values = facts.get(check.path, ())
             if not values and check.min_count is None:
                 continue
@@ -152,30 +164,43 @@ class CompiledValidator:
             if check.max_count is not None and len(values) > check.max_count:
                 found.append(_finding(check, None))
             for value in values:
-                if isinstance(value, Literal):
-                    if check.members is not None or check.instances is not None:
-                        return None
-                    if check.datatypes is not None:
-                        if value.datatype is None or str(value.datatype) not in check.datatypes or value.ill_typed:
-                            return None
-                    if check.min_inclusive is not None or check.max_inclusive is not None:
-                        if str(value.datatype) not in _NUMERIC:
-                            return None
-                        number = Decimal(str(value.toPython()))
-                        if check.min_inclusive is not None and not number >= check.min_inclusive:
-                            found.append(_finding(check, value))
-                        if check.max_inclusive is not None and not number <= check.max_inclusive:
-                            found.append(_finding(check, value))
-                else:
-                    if check.datatypes is not None or check.min_inclusive is not None or check.max_inclusive is not None:
-                        return None
-                    if str(value) not in self.known:
-                        return None
-                    if check.members is not None and str(value) not in check.members:
-                        found.append(_finding(check, value))
-                    if check.instances is not None and str(value) not in check.instances:
-                        found.append(_finding(check, value))
+                entry = memo.get(id(value))
+                if entry is None or entry[0] is not value:
+                    if len(memo) >= CORE_MEMO_LIMIT:
+                        memo.clear()
+                    entry = memo[id(value)] = (value, self._value_findings(check, value))
+                if entry[1] is None:
+                    return None
+                found.extend(entry[1])
         return found
+
+    def _value_findings(self, check: _PropertyCheck, value: Node) -> tuple[Finding, ...] | None:
+        """What ``check`` says of one of its values; None: pySHACL must decide."""
+        found: list[Finding] = []
+        if isinstance(value, Literal):
+            if check.members is not None or check.instances is not None:
+                return None
+            if check.datatypes is not None:
+                if value.datatype is None or str(value.datatype) not in check.datatypes or value.ill_typed:
+                    return None
+            if check.min_inclusive is not None or check.max_inclusive is not None:
+                if str(value.datatype) not in _NUMERIC:
+                    return None
+                number = Decimal(str(value.toPython()))
+                if check.min_inclusive is not None and not number >= check.min_inclusive:
+                    found.append(_finding(check, value))
+                if check.max_inclusive is not None and not number <= check.max_inclusive:
+                    found.append(_finding(check, value))
+        else:
+            if check.datatypes is not None or check.min_inclusive is not None or check.max_inclusive is not None:
+                return None
+            if str(value) not in self.known:
+                return None
+            if check.members is not None and str(value) not in check.members:
+                found.append(_finding(check, value))
+            if check.instances is not None and str(value) not in check.instances:
+                found.append(_finding(check, value))
+        return tuple(found)
 
     def _run_sparql(self, records: Sequence[PatientRecord], out: dict[str, list[Finding]]) -> set[str]:
         """Add the SPARQL checks' findings to ``out``; return the patients pySHACL must redo
@@ -185,9 +210,10 @@ class CompiledValidator:
         return run_sparql(self, records, out)
 
     def __getstate__(self) -> dict:
-        """Pickled (the knowledge cache, Spark) without the per-process memo of the SPARQL checks."""
+        """Pickled (the knowledge cache, Spark) without the per-process memos."""
         state = dict(self.__dict__)
-        state.pop("_memo", None)
+        for memo in ("_memo", "_core_memo", "_plans"):
+            state.pop(memo, None)
         return state
 
 
