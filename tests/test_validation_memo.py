@@ -200,3 +200,14 @@ def test_core_findings_are_remembered_per_term_bounded_and_follow_a_changed_reco
         assert all(len(memo) <= 4 for memo in small.__dict__["_core_memo"])
     assert {k: sorted(map(str, v)) for k, v in found.items()} == expected
     assert any(v for v in expected.values())
+
+
+def test_two_records_of_one_patient_in_a_call_are_validated_as_one_node_like_pyshacl(base):
+    """Records sharing an IRI are one node in pySHACL's graph (their facts merged); the compiled
+    checks, one projection per record, would judge them apart: such records go to pySHACL."""
+    first = _triplet(base, "MEMO-TWICE", 70)
+    second = _patient(base, "MEMO-TWICE", ecog=[Literal("3", datatype=XSD.integer)])
+    _forget()
+    found, reference = validate_fast([first, second]), validate_records([first, second])
+    assert _texts(found, first) == _texts(reference, first)
+    assert any("at ECOG 3" in t for t in _texts(reference, first))  # FOLFOXIRI of one record, ECOG 3 of the other

@@ -116,8 +116,10 @@ class CompiledValidator:
         out: dict[str, list[Finding]] = {}
         hard: list[PatientRecord] = []
         easy: list[PatientRecord] = []
+        iris = {r.iri for r in records}
+        shared = set() if len(iris) == len(records) else _repeated(records)  # one node, merged facts: pySHACL
         for record in records:
-            findings = self._core(record)
+            findings = None if record.iri in shared else self._core(record)
             if findings is None:
                 hard.append(record)
             else:
@@ -215,6 +217,11 @@ class CompiledValidator:
         for memo in ("_memo", "_core_memo", "_plans"):
             state.pop(memo, None)
         return state
+
+
+def _repeated(records: Sequence[PatientRecord]) -> set[str]:
+    seen: set[str] = set()
+    return {r.iri for r in records if r.iri in seen or seen.add(r.iri)}
 
 
 def _finding(check: _PropertyCheck, value: Node | None) -> Finding:
