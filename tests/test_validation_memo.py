@@ -211,3 +211,24 @@ def test_two_records_of_one_patient_in_a_call_are_validated_as_one_node_like_pys
     found, reference = validate_fast([first, second]), validate_records([first, second])
     assert _texts(found, first) == _texts(reference, first)
     assert any("at ECOG 3" in t for t in _texts(reference, first))  # FOLFOXIRI of one record, ECOG 3 of the other
+
+
+def test_a_cohort_in_chunks_through_a_warm_memo_equals_querying_every_patient(tmp_path):
+    """The whole population path: 2,000 patients in chunks of 100 (most answered by the memo)
+    give the findings of checks that query every patient (no footprint, no memo), which
+    tests/test_batch.py proves equal to pySHACL's."""
+    from guidekg.sparql_footprint import Footprint
+
+    records = list(read_csv(write_cohort(tmp_path / "c.csv", 2000, seed=23)))
+    compiled = compile_validator()
+    unmemoised = fastvalidate.CompiledValidator(
+        properties=compiled.properties, known=compiled.known,
+        sparql=[fastvalidate._SparqlCheck(c.shape, c.constraint, c.severity, c.message, c.query, Footprint(None, ()))
+                for c in compiled.sparql])
+    _forget()
+    found = {}
+    for start in range(0, len(records), 100):
+        found.update(compiled.validate(records[start:start + 100]))
+    reference = unmemoised.validate(records)
+    assert sum(len(v) for v in reference.values()) > 500
+    assert {k: sorted(map(str, v)) for k, v in found.items()} == {k: sorted(map(str, v)) for k, v in reference.items()}
