@@ -7,7 +7,8 @@ compiles the project's shapes (``shapes/*.ttl``) once into:
   facts (sh:minCount, sh:maxCount, sh:datatype, sh:or of datatypes, sh:in, sh:class,
   sh:minInclusive, sh:maxInclusive), and
 * the shapes' own SHACL-SPARQL constraints (sh:select), run unchanged on pyoxigraph over a
-  whole chunk of patients plus the ontology, once per chunk instead of once per patient.
+  chunk of patients plus the ontology, and only for patients whose values on what the query
+  reads have not been seen before (:mod:`guidekg.fastvalidate_sparql`).
 
 Exactness has two guards. At compile time any shape feature outside that list raises
 :class:`UnsupportedShape` and :func:`compile_validator` returns ``None``: callers then use

@@ -8,8 +8,17 @@ itself, and the same decision to hand the patient to pySHACL (an ambiguous spell
 population repeats a few thousand projections per check, so each check keeps a memo
 (projection -> its findings with the focus left open) across chunks, and only the first
 patient of an unseen projection goes into the pyoxigraph store: per patient a dictionary
-lookup per check instead of loading quads, querying and converting rows
-(0.155 -> ~0.02 ms a patient on the synthetic cohorts).
+lookup per candidate check instead of loading quads, querying and converting rows
+(0.15 -> ~0.025 ms a patient on the synthetic cohorts, Core checks apart).
+
+Two things keep the keys few and the candidates rare. A predicate the query names once, in
+``?this p <o>`` or ``?this p ?v . ?v rdf:type/rdfs:subClassOf* <C>`` (conjunctive), only
+counts through those values (:func:`guidekg.sparql_footprint.narrowing`, evaluated on the
+ontology when the shapes are compiled): the anti-EGFR check keys on the anti-EGFR drugs among
+a patient's planned actions, not on all of them. And the candidates of each check are found
+through an index of the facts it requires, so a check costs nothing for a patient it cannot
+match. Like loading only the candidates, this takes each query to read the focus's own facts
+and the ontology, never another patient's (the shapes' queries all do).
 
 Exactness guards:
 
@@ -20,8 +29,9 @@ Exactness guards:
   message that quotes the focus (``{$this}``, or a finding without ``?value``) is built per
   patient from the memoised bindings;
 * blank nodes are never shared between patients;
-* the memo belongs to one ontology text (content swapped in process starts a new one) and is
-  cleared at :data:`MEMO_LIMIT` keys a check, so memory stays flat over any population.
+* the memo belongs to one ontology text (content swapped in process starts a new one, and
+  the narrowing is used only with the ontology it was read from) and is cleared at
+  :data:`MEMO_LIMIT` keys a check, so memory stays flat over any population.
 """
 
 from __future__ import annotations
