@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .batch_ids import _Duplicates
+from .export.lines import render_line
 from .ingest import input_units, read_unit
 from .ingest.casesheet import _parse_cell, check_header, iter_rows, read_header
 from .ingest.casesheet import _row as casesheet_row
@@ -193,30 +194,6 @@ def _row(path: Path, line: int, header: list[str], cells: list[str], vocab: Any)
 
 
 # ------------------------------------------------------------------------------ processing
-
-_RECOMMENDATIONS: dict[tuple[str, ...], str] = {}  # (classes, '|', recommendation ids) -> JSON
-
-
-def render_line(result: Any, explain: bool = False) -> str:
-    """One NDJSON line, equal to :func:`guidekg.export.json.render_ndjson_line`.
-
-    The recommendations (with their evidence, most of a line's bytes) depend only on the
-    patient's treatment classes and on which of their recommendations apply in its phase and
-    plan, so their JSON is rendered once per combination.
-    """
-    data = result.as_json(explain)
-    recommendations = data.pop("recommendations")
-    key = (*result.treatment_classes, "|", *(r["id"] for r in recommendations))
-    text = _RECOMMENDATIONS.get(key)
-    if text is None:
-        text = json.dumps(recommendations, ensure_ascii=False, default=str, separators=(",", ":"))
-        if len(_RECOMMENDATIONS) < 10_000:
-            _RECOMMENDATIONS[key] = text
-    head = {k: data.pop(k) for k in ("patient", "status", "treatment_classes")}
-    dump = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
-    tail = dump(data)
-    return dump(head)[:-1] + ',"recommendations":' + text + ("," + tail[1:] if len(tail) > 2 else "}")
-
 
 def assess_chunk(chunk: Chunk, reasoner: str = "fast", explain: bool = False) -> list[Any]:
     """Every patient of one chunk assessed (PatientResult, input order): the unit of work
