@@ -100,3 +100,37 @@ def test_copy_out_deletes_the_file_it_copied(tmp_path):
     out = io.BytesIO()
     spool.copy_out(path, out)
     assert out.getvalue() == "ä\nb\n".encode() and not os.path.exists(path)
+
+
+def test_a_killed_run_s_folder_is_removed_by_the_next_run(tmp_path, private_root):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    stale = private_root / f"guidekg-spool-{dead.stdout.strip()}-abc"
+    stale.mkdir()
+    (stale / "chunk.ndjson").write_text("left by a killed run\n")
+    mine = private_root / f"guidekg-spool-{os.getpid()}-def"  # a live run's folder stays
+    mine.mkdir()
+    with spool.spool_folder() as folder:
+        assert folder.startswith(str(private_root / f"guidekg-spool-{os.getpid()}-"))
+    assert not stale.exists() and mine.exists()
+
+
+def test_parquet_from_workers_equals_parquet_from_one_process_and_from_text(cohort, tmp_path, private_root):
+    pq = pytest.importorskip("pyarrow.parquet")
+    from guidekg.export.compact import new_dictionary
+    from guidekg.export.parquet import ParquetSink
+
+    tables = {}
+    for name, workers, arrow in (("one", 1, True), ("workers", 2, True), ("text", 2, False)):
+        sink = ParquetSink(str(tmp_path / f"{name}.parquet"))
+        sink.arrow = arrow  # False: the sink is handed NDJSON text, as from Spark executors
+        try:
+            batch.run_batch([cohort], sink, workers=workers, chunk_size=50, dictionary=new_dictionary())
+        finally:
+            sink.close()
+        tables[name] = pq.read_table(tmp_path / f"{name}.parquet")
+    assert tables["one"].num_rows == 240
+    assert tables["one"].equals(tables["workers"]) and tables["one"].equals(tables["text"])
+    assert list(private_root.iterdir()) == []

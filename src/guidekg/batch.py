@@ -27,7 +27,7 @@ from typing import Any, TextIO
 from .batch_ids import _Duplicates  # noqa: F401  (re-exported: tests and callers import it from here)
 from .batch_input import CHUNK_SIZE, Chunk, _records, chunks  # noqa: F401
 from .export.lines import render_line
-from .spool import copy_out, spool_folder, write_lines
+from .spool import Spooled, copy_out, spool_folder, spool_lines, spool_path, write_lines
 from .vocabulary import vocabulary
 
 
@@ -83,10 +83,11 @@ def _count(results: list[Any]) -> dict[str, int]:
     return counts
 
 
-def chunk_lines(chunk: Chunk, reasoner: str = "fast", explain: bool = False,
-                compact: bool = False) -> tuple[list[str], dict[str, Any]]:
+def chunk_lines(chunk: Chunk, reasoner: str = "fast", explain: bool = False, compact: bool = False,
+                arrow: bool = False) -> tuple[Any, dict[str, Any]]:
     """Assess one chunk into its NDJSON lines (full, or compact rows) and status counts; compact
-    counts carry the dictionary entries the rows refer to under ``"dictionary"``."""
+    counts carry the dictionary entries the rows refer to under ``"dictionary"``. With ``arrow``
+    (compact rows for Parquet) the lines come as an Arrow table (:mod:`guidekg.export.parquet`)."""
     results = assess_chunk(chunk, reasoner, explain)
     if not compact:
         return [render_line(result, explain) for result in results], _count(results)
@@ -97,8 +98,14 @@ def chunk_lines(chunk: Chunk, reasoner: str = "fast", explain: bool = False,
         _CLASS_RECS.update(class_recommendation_ids(knowledge()))
     dictionary = new_dictionary()
     dump = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
-    lines = [dump(compact_row(result.as_json(explain), _CLASS_RECS, dictionary)) for result in results]
-    return lines, dict(_count(results), dictionary=dictionary)
+    rows = [compact_row(result.as_json(explain), _CLASS_RECS, dictionary) for result in results]
+    lines = [dump(row) for row in rows]
+    counts = dict(_count(results), dictionary=dictionary)
+    if arrow:
+        from .export.parquet import arrow_table
+
+        return arrow_table(rows, lines), counts
+    return lines, counts
 
 
 _CLASS_RECS: dict[str, list[str]] = {}
@@ -117,14 +124,18 @@ def _process_chunk_encoded(chunk: Chunk, reasoner: str = "fast", explain: bool =
     return ("\n".join(lines) + "\n").encode("utf-8"), counts
 
 
-def _process_chunk_spooled(chunk: Chunk, reasoner: str, explain: bool, compact: bool,
-                           folder: str) -> tuple[str, dict[str, Any]]:
-    """A chunk's lines written to a file in ``folder`` (:mod:`guidekg.spool`): what a local
-    worker returns, the file's path."""
-    from .spool import spool_lines
+def _process_chunk_spooled(chunk: Chunk, reasoner: str, explain: bool, compact: bool, arrow: bool,
+                           folder: str) -> tuple[Spooled, dict[str, Any]]:
+    """A chunk's output written to a file in ``folder`` (:mod:`guidekg.spool`): what a local
+    worker returns, the file's path; NDJSON lines, or an Arrow IPC file with ``arrow``."""
+    data, counts = chunk_lines(chunk, reasoner, explain, compact, arrow)
+    if not arrow:
+        return Spooled(spool_lines(folder, data), arrow=False), counts
+    from .export.parquet import write_ipc
 
-    lines, counts = chunk_lines(chunk, reasoner, explain, compact)
-    return spool_lines(folder, lines), counts
+    path = spool_path(folder, ".arrow")
+    write_ipc(data, path)
+    return Spooled(path, arrow=True), counts
 
 
 _ENGINES: dict[str, Any] = {}
@@ -208,12 +219,13 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
 
     work = chunks(inputs, chunk_size)
     with ExitStack() as stack:
+        arrow = compact and getattr(out, "arrow", False)  # a Parquet sink takes Arrow tables
         if mapper is not None:  # bytes from the executors
             func, args = _process_chunk_encoded, (reasoner, explain, compact)
         elif workers > 1:  # a file from each worker (guidekg.spool)
-            func, args = _process_chunk_spooled, (reasoner, explain, compact, stack.enter_context(spool_folder()))
-        else:  # lines, here
-            func, args = chunk_lines, (reasoner, explain, compact)
+            func, args = _process_chunk_spooled, (reasoner, explain, compact, arrow, stack.enter_context(spool_folder()))
+        else:  # lines or a table, here
+            func, args = chunk_lines, (reasoner, explain, compact, arrow)
         for data, counts in map_chunks(work, func, args, workers, mapper):
             if compact:
                 from .export.compact import merge
@@ -232,15 +244,23 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
     return summary
 
 
-def _emit(data: bytes | str | list[str], out: TextIO, binary: Any) -> None:
-    """One chunk's output to ``out``: bytes, a spooled file's path, or lines."""
-    if isinstance(data, str):
-        copy_out(data, binary, out)
+def _emit(data: Any, out: Any, binary: Any) -> None:
+    """One chunk's output to ``out``: bytes, a spooled file, lines, or an Arrow table."""
+    if isinstance(data, Spooled):
+        if data.arrow:
+            try:
+                out.write_ipc(data.path)
+            finally:
+                os.unlink(data.path)
+        else:
+            copy_out(data.path, binary, out)
     elif isinstance(data, bytes):
         if binary is not None:
             binary.write(data)
         else:
             out.write(data.decode("utf-8"))
+    elif not isinstance(data, list):
+        out.write_table(data)
     elif binary is not None:
         write_lines(binary, data)
     else:

@@ -8,7 +8,8 @@ writes its lines, encoded in small batches, to a file in a private spool folder 
 when there is one, so the file is memory, never disk) and returns its name; the writer copies
 it into the output inside the kernel (``os.sendfile``) and deletes it. At most the chunks in
 flight (2 x workers) are in the folder, and the folder is removed when the run ends, whatever
-happened.
+happened (a run killed outright leaves its folder, which the next run removes). For Parquet
+output the file is an Arrow IPC table, so the writer neither parses JSON nor builds rows.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 _BATCH = 64  # lines encoded and written together (~1 MB: few system calls, no big buffers)
 
@@ -30,10 +31,35 @@ def _root() -> str | None:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
+_PREFIX = "guidekg-spool-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: not ours to judge
+        return True
+    return True
+
+
+def sweep(root: str | None) -> None:
+    """Remove the folders of runs that were killed before they could clean up (the folder
+    names its process): tmpfs files would otherwise hold memory until the next reboot."""
+    for folder in Path(root or tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        pid = folder.name[len(_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextmanager
 def spool_folder() -> Iterator[str]:
-    """A private folder for one run's chunk files, removed at the end even on error."""
-    with tempfile.TemporaryDirectory(prefix="guidekg-spool-", dir=_root()) as folder:
+    """A private folder for one run's chunk files, removed at the end even on error (and by a
+    later run if this one is killed)."""
+    root = _root()
+    sweep(root)
+    with tempfile.TemporaryDirectory(prefix=f"{_PREFIX}{os.getpid()}-", dir=root) as folder:
         yield folder
 
 
@@ -41,6 +67,21 @@ def write_lines(handle: BinaryIO, lines: Sequence[str]) -> None:
     """Each line and a newline, UTF-8, in batches of :data:`_BATCH` lines."""
     for start in range(0, len(lines), _BATCH):
         handle.write(("\n".join(lines[start:start + _BATCH]) + "\n").encode("utf-8"))
+
+
+class Spooled(NamedTuple):
+    """What a worker returns for a chunk it spooled: the file, and whether it is Arrow IPC
+    (compact rows for a Parquet sink) rather than NDJSON."""
+
+    path: str
+    arrow: bool = False
+
+
+def spool_path(folder: str, suffix: str) -> str:
+    """A new, empty file in ``folder``."""
+    fd, path = tempfile.mkstemp(suffix=suffix, dir=folder)
+    os.close(fd)
+    return path
 
 
 def spool_lines(folder: str, lines: Sequence[str]) -> str:
