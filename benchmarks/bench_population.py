@@ -3,7 +3,8 @@
 * start-up: one patient, ``recommend --format json``, median of ``--startup-runs`` (cache warm);
 * for each size: CSV -> results with evidence (``--form full``: NDJSON, the default;
   ``compact``: NDJSON --compact + dictionary; ``parquet``), wall time, patients/s, output
-  size, and the memory (PSS of the whole process tree) at each tenth of the run; a malformed
+  size, and the memory (PSS of the whole process tree, plus the chunk files spooled in
+  /dev/shm) at each tenth of the run; a malformed
   row is planted and must come out as one 'invalid' patient;
 * ``guidekg audit`` over the same CSV (``--audit``);
 * the fast/HermiT ratio on the same sample in the same run: ``--hermit-sample`` patients of
@@ -50,14 +51,26 @@ def _env(folder: Path) -> dict[str, str]:
     return env
 
 
+def _spool_mib() -> float:
+    """What the run's chunk files hold in /dev/shm (guidekg.spool): memory no process's PSS shows."""
+    total = 0
+    for path in Path("/dev/shm").glob("guidekg-spool-*/*"):
+        try:
+            total += path.stat().st_size
+        except OSError:  # copied out and deleted meanwhile
+            continue
+    return total / 2**20
+
+
 def _sampled(cmd: list[str], env: dict[str, str]) -> tuple[float, list[tuple[float, float]], str, int]:
-    """Run ``cmd``; wall time, (t, tree PSS MiB) samples every 0.25 s, last stderr line, exit code."""
+    """Run ``cmd``; wall time, (t, tree PSS + spooled chunks, MiB) samples every 0.25 s, last
+    stderr line, exit code."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as errors:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=errors, text=True)
         samples: list[tuple[float, float]] = []
         while proc.poll() is None:
-            samples.append((time.perf_counter() - started, _memory_mib(proc.pid)[1]))
+            samples.append((time.perf_counter() - started, _memory_mib(proc.pid)[1] + _spool_mib()))
             time.sleep(0.25)
         wall = time.perf_counter() - started
         errors.seek(0)
@@ -98,7 +111,7 @@ def population(folder: Path, size: int, workers: int, form: str, audit: bool, en
     size_out = out.stat().st_size + sum(p.stat().st_size for p in folder.glob("out.dict.json"))
     peak = max((p for _, p in samples), default=0.0)
     print(f"recommend CSV -> {form} with evidence, {'Spark local[*]' if engine == 'spark' else f'{workers} worker(s)'}: {wall:,.1f} s wall, {size / wall:,.0f} patients/s, "
-          f"output {size_out / 2**20:,.1f} MiB, peak tree PSS {peak:,.0f} MiB\n  {summary}\n"
+          f"output {size_out / 2**20:,.1f} MiB, peak tree PSS + spool {peak:,.0f} MiB\n  {summary}\n"
           f"  tree PSS at each tenth (MiB): {_tenths(samples)}", flush=True)
     out.unlink()
     if audit:

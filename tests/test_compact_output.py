@@ -98,3 +98,14 @@ def test_cli_compact_ndjson_and_parquet_files(tmp_path, capsys):
 def test_compact_needs_an_output_file(capsys):
     assert main(["recommend", str(EXAMPLES), "--format", "ndjson", "--compact"]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_an_evidence_key_is_remembered_only_for_the_same_content():
+    from guidekg.export import compact
+
+    first = [{"id": "gk:Ref_A", "citation": "A", "year": 2020}, {"id": "gk:Ref_B", "citation": "B", "year": 2021}]
+    key = compact._evidence_key(first)
+    assert key == compact._content_key(first) == compact._evidence_key([dict(e) for e in first])
+    edited = [dict(first[0], citation="A, corrected"), first[1]]  # the same ids, other content
+    assert compact._evidence_key(edited) == compact._content_key(edited) != key
+    assert compact._evidence_key([{"no id": 1}]) == compact._content_key([{"no id": 1}])

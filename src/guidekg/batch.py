@@ -3,14 +3,11 @@
 ``guidekg recommend BIG.csv --format ndjson [--workers N]`` runs here. Inputs are read in
 chunks (:data:`CHUNK_SIZE` patients); each chunk is parsed, validated (the compiled shapes of
 :mod:`guidekg.fastvalidate`, equal to pySHACL), reasoned (the memoised fast engine) and
-rendered by one worker process, and chunks are written back in input order as they finish,
-with at most ``2 x workers`` chunks in flight. Every input patient yields exactly one line,
-including malformed rows ('invalid', with their line number); the summary counts add up to
-the number of patients read.
-
-A CSV case sheet is streamed from disk and parsed in the workers (rows travel as strings, so
-the parent only splits lines and checks patient ids for duplicates). Other inputs (RDF, FHIR)
-are read by their readers in the parent and travel as records.
+rendered by one worker process (:mod:`guidekg.export.lines`), handed back through a spooled
+file (:mod:`guidekg.spool`), and chunks are written in input order as they finish, with at most
+``2 x workers`` chunks in flight. Every input patient yields exactly one line, including
+malformed rows ('invalid', with their line number); the summary counts add up to the number of
+patients read. Reading the inputs into chunks is :mod:`guidekg.batch_input`.
 """
 
 from __future__ import annotations
@@ -19,31 +16,19 @@ import gc
 import json
 import multiprocessing
 import os
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .batch_ids import _Duplicates
-from .ingest import input_units, read_unit
-from .ingest.casesheet import _parse_cell, check_header, iter_rows, read_header
-from .ingest.casesheet import _row as casesheet_row
-from .ingest.errors import InputError
-from .model import Finding, PatientRecord, SourceRef
-from .namespaces import patient_iri
+from .batch_ids import _Duplicates  # noqa: F401  (re-exported: tests and callers import it from here)
+from .batch_input import CHUNK_SIZE, Chunk, _records, chunks  # noqa: F401
+from .export.lines import render_line
+from .spool import Spooled, copy_out, spool_folder, spool_lines, spool_path, write_lines
 from .vocabulary import vocabulary
-
-CHUNK_SIZE = 2000
-
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes the reader could not decode (surrogateescape)
-
-# A chunk of work: ("csv", path, header, rows[(line, cells, duplicate_of)]), the same with "parquet"
-# (rows numbered from 1, see guidekg.ingest.parquet) or ("records", records).
-Chunk = tuple
 
 
 @dataclass
@@ -76,147 +61,7 @@ class Summary:
                 f"{self.contradictory:,} contradictory ({self.seconds:.1f} s, {rate:,.0f} patients/s)")
 
 
-# ------------------------------------------------------------------------------ reading
-
-def _csv_chunks(path: Path, duplicates: _Duplicates, chunk_size: int) -> Iterator[Chunk]:
-    """Stream a case sheet: the header is checked here exactly as the whole-file reader does."""
-    vocab = vocabulary()
-    handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
-    with handle:
-        lines = iter(handle)
-        header = read_header(path, lines)
-        check_header(path, header, vocab)
-        id_column = header.index("patient_id")
-        rows: list[tuple[int, list[str] | str, str | None]] = []
-        count = 0
-        for line, cells, error in iter_rows(lines):
-            if error is not None:
-                rows.append((line, error, None))
-            else:
-                patient_id = cells[id_column].strip() if id_column < len(cells) else ""
-                iri = patient_iri(patient_id or f"{path.name}#line-{line}")
-                rows.append((line, cells, duplicates.check(iri, SourceRef(str(path), line))))
-            count += 1
-            if len(rows) >= chunk_size:
-                yield ("csv", str(path), header, rows)
-                rows = []
-        if rows:
-            yield ("csv", str(path), header, rows)
-        if count == 0:
-            raise InputError(str(path), None, "the file has a header but no patient rows")
-
-
-def _record_chunks(unit: Path | list[Path], duplicates: _Duplicates, chunk_size: int) -> Iterator[Chunk]:
-    records: list[PatientRecord] = []
-    for record in read_unit(unit):
-        first = duplicates.check(record.iri, record.source)
-        if first is not None:
-            record.findings.append(Finding(f"duplicate patient id '{record.patient_id}' (first seen at {first})",
-                                           path="patient_id", source=str(record.source)))
-        records.append(record)
-        if len(records) >= chunk_size:
-            yield ("records", records)
-            records = []
-    if records:
-        yield ("records", records)
-
-
-def chunks(inputs: Iterable[str | Path], chunk_size: int = CHUNK_SIZE) -> Iterator[Chunk]:
-    """Every input patient, in order, as chunks of work (file-level problems raise InputError)."""
-    duplicates = _Duplicates()
-    paths = [Path(raw) for raw in inputs]
-    for path in paths:
-        if not path.exists():
-            raise InputError(str(path), None, "file not found")
-    for unit in input_units(paths):  # FHIR inputs joined into one dataset, as read_patients does
-        if isinstance(unit, Path) and unit.suffix.lower() == ".csv" and unit.is_file():
-            yield from _csv_chunks(unit, duplicates, chunk_size)
-        elif isinstance(unit, Path) and unit.suffix.lower() == ".parquet" and unit.is_file():
-            from .ingest.parquet import parquet_chunks  # text cells, parsed in the workers as CSV rows are
-
-            yield from parquet_chunks(unit, duplicates, chunk_size)
-        else:
-            yield from _record_chunks(unit, duplicates, chunk_size)
-
-
-def _records(chunk: Chunk) -> list[PatientRecord]:
-    if chunk[0] == "records":
-        return chunk[1]
-    if chunk[0] == "parquet":
-        from .ingest.parquet import chunk_records
-
-        return chunk_records(chunk, parse=_cached_cell)
-    _, name, header, rows = chunk
-    path, vocab = Path(name), vocabulary()
-    out = []
-    for line, cells, duplicate_of in rows:
-        if isinstance(cells, str):  # a row the CSV reader could not split
-            record = PatientRecord(f"line-{line}", patient_iri(f"{path.name}#line-{line}"), SourceRef(name, line))
-            record.findings.append(Finding(cells, source=str(record.source)))
-        elif _NOT_UTF8.search("".join(cells)):
-            record = PatientRecord(f"line-{line}", patient_iri(f"{path.name}#line-{line}"), SourceRef(name, line))
-            record.findings.append(Finding("the row is not UTF-8 text", source=str(record.source)))
-        else:
-            record = _row(path, line, header, cells, vocab)
-            if duplicate_of is not None:
-                record.findings.append(Finding(f"duplicate patient id '{record.patient_id}' (first seen at {duplicate_of})",
-                                               path="patient_id", source=str(record.source)))
-        out.append(record)
-    return out
-
-
-_CELLS: dict[tuple[str, str], tuple[list[Any], str | None]] = {}
-
-
-def _cached_cell(column: Any, raw: str, actions: dict[str, str]) -> tuple[list[Any], str | None]:
-    """:func:`guidekg.ingest.casesheet._parse_cell`, each distinct cell parsed once per process.
-
-    A population repeats the same few thousand cell values (dates too: a cohort spans a few
-    thousand days), and building rdflib terms is most of the parsing cost; ids are unique, so
-    they are not cached.
-    tests/test_batch.py checks the records equal the case-sheet reader's.
-    """
-    if column.kind == "id":
-        return _parse_cell(column, raw, actions)
-    key = (column.name, raw)
-    cached = _CELLS.get(key)
-    if cached is None:
-        cached = _parse_cell(column, raw, actions)
-        if len(_CELLS) > 50_000:
-            _CELLS.clear()
-        _CELLS[key] = cached
-    return cached
-
-
-def _row(path: Path, line: int, header: list[str], cells: list[str], vocab: Any) -> PatientRecord:
-    return casesheet_row(path, line, header, cells, vocab, parse=_cached_cell)
-
-
 # ------------------------------------------------------------------------------ processing
-
-_RECOMMENDATIONS: dict[tuple[str, ...], str] = {}  # (classes, '|', recommendation ids) -> JSON
-
-
-def render_line(result: Any, explain: bool = False) -> str:
-    """One NDJSON line, equal to :func:`guidekg.export.json.render_ndjson_line`.
-
-    The recommendations (with their evidence, most of a line's bytes) depend only on the
-    patient's treatment classes and on which of their recommendations apply in its phase and
-    plan, so their JSON is rendered once per combination.
-    """
-    data = result.as_json(explain)
-    recommendations = data.pop("recommendations")
-    key = (*result.treatment_classes, "|", *(r["id"] for r in recommendations))
-    text = _RECOMMENDATIONS.get(key)
-    if text is None:
-        text = json.dumps(recommendations, ensure_ascii=False, default=str, separators=(",", ":"))
-        if len(_RECOMMENDATIONS) < 10_000:
-            _RECOMMENDATIONS[key] = text
-    head = {k: data.pop(k) for k in ("patient", "status", "treatment_classes")}
-    dump = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
-    tail = dump(data)
-    return dump(head)[:-1] + ',"recommendations":' + text + ("," + tail[1:] if len(tail) > 2 else "}")
-
 
 def assess_chunk(chunk: Chunk, reasoner: str = "fast", explain: bool = False) -> list[Any]:
     """Every patient of one chunk assessed (PatientResult, input order): the unit of work
@@ -238,38 +83,59 @@ def _count(results: list[Any]) -> dict[str, int]:
     return counts
 
 
-def process_chunk(chunk: Chunk, reasoner: str = "fast", explain: bool = False) -> tuple[str, dict[str, int]]:
-    """Assess one chunk; returns its NDJSON text and status counts (runs in a worker)."""
+def chunk_lines(chunk: Chunk, reasoner: str = "fast", explain: bool = False, compact: bool = False,
+                arrow: bool = False) -> tuple[Any, dict[str, Any]]:
+    """Assess one chunk into its NDJSON lines (full, or compact rows) and status counts; compact
+    counts carry the dictionary entries the rows refer to under ``"dictionary"``. With ``arrow``
+    (compact rows for Parquet) the lines come as an Arrow table (:mod:`guidekg.export.parquet`)."""
     results = assess_chunk(chunk, reasoner, explain)
-    lines = [render_line(result, explain) for result in results]
-    return "\n".join(lines) + "\n", _count(results)
-
-
-_CLASS_RECS: dict[str, list[str]] = {}
-
-
-def process_chunk_compact(chunk: Chunk, reasoner: str = "fast", explain: bool = False) -> tuple[str, dict[str, Any]]:
-    """Assess one chunk into compact rows (:mod:`guidekg.export.compact`); the counts carry
-    the dictionary entries the rows refer to under ``"dictionary"``."""
+    if not compact:
+        return [render_line(result, explain) for result in results], _count(results)
     from .export.compact import class_recommendation_ids, compact_row, new_dictionary
     from .knowledge import knowledge
 
     if not _CLASS_RECS:
         _CLASS_RECS.update(class_recommendation_ids(knowledge()))
-    results = assess_chunk(chunk, reasoner, explain)
     dictionary = new_dictionary()
     dump = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
-    lines = [dump(compact_row(result.as_json(explain), _CLASS_RECS, dictionary)) for result in results]
-    counts: dict[str, Any] = dict(_count(results), dictionary=dictionary)
+    rows = [compact_row(result.as_json(explain), _CLASS_RECS, dictionary) for result in results]
+    lines = [dump(row) for row in rows]
+    counts = dict(_count(results), dictionary=dictionary)
+    if arrow:
+        from .export.parquet import arrow_table
+
+        return arrow_table(rows, lines), counts
+    return lines, counts
+
+
+_CLASS_RECS: dict[str, list[str]] = {}
+
+
+def process_chunk(chunk: Chunk, reasoner: str = "fast", explain: bool = False) -> tuple[str, dict[str, int]]:
+    """Assess one chunk; returns its NDJSON text and status counts."""
+    lines, counts = chunk_lines(chunk, reasoner, explain)
     return "\n".join(lines) + "\n", counts
 
 
 def _process_chunk_encoded(chunk: Chunk, reasoner: str = "fast", explain: bool = False,
                            compact: bool = False) -> tuple[bytes, dict[str, Any]]:
-    """:func:`process_chunk` (or its compact form) as UTF-8 bytes, what every engine returns: one
-    copy through a worker's pipe, written to the output's buffer with no re-encoding."""
-    text, counts = (process_chunk_compact if compact else process_chunk)(chunk, reasoner, explain)
-    return text.encode("utf-8"), counts
+    """A chunk's lines as UTF-8 bytes: what a Spark executor returns to the driver."""
+    lines, counts = chunk_lines(chunk, reasoner, explain, compact)
+    return ("\n".join(lines) + "\n").encode("utf-8"), counts
+
+
+def _process_chunk_spooled(chunk: Chunk, reasoner: str, explain: bool, compact: bool, arrow: bool,
+                           folder: str) -> tuple[Spooled, dict[str, Any]]:
+    """A chunk's output written to a file in ``folder`` (:mod:`guidekg.spool`): what a local
+    worker returns, the file's path; NDJSON lines, or an Arrow IPC file with ``arrow``."""
+    data, counts = chunk_lines(chunk, reasoner, explain, compact, arrow)
+    if not arrow:
+        return Spooled(spool_lines(folder, data), arrow=False), counts
+    from .export.parquet import write_ipc
+
+    path = spool_path(folder, ".arrow")
+    write_ipc(data, path)
+    return Spooled(path, arrow=True), counts
 
 
 _ENGINES: dict[str, Any] = {}
@@ -352,18 +218,23 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
     binary = getattr(out, "buffer", None)
 
     work = chunks(inputs, chunk_size)
-    for data, counts in map_chunks(work, _process_chunk_encoded, (reasoner, explain, compact), workers, mapper):
-        if compact:
-            from .export.compact import merge
+    with ExitStack() as stack:
+        arrow = compact and getattr(out, "arrow", False)  # a Parquet sink takes Arrow tables
+        if mapper is not None:  # bytes from the executors
+            func, args = _process_chunk_encoded, (reasoner, explain, compact)
+        elif workers > 1:  # a file from each worker (guidekg.spool)
+            func, args = _process_chunk_spooled, (reasoner, explain, compact, arrow, stack.enter_context(spool_folder()))
+        else:  # lines or a table, here
+            func, args = chunk_lines, (reasoner, explain, compact, arrow)
+        for data, counts in map_chunks(work, func, args, workers, mapper):
+            if compact:
+                from .export.compact import merge
 
-            merge(dictionary, counts["dictionary"])
-        if binary is not None:
-            binary.write(data)
-        else:
-            out.write(data.decode("utf-8"))
-        summary.add(counts)
-        if progress is not None:
-            _progress(summary.total, started, progress)
+                merge(dictionary, counts["dictionary"])
+            _emit(data, out, binary)
+            summary.add(counts)
+            if progress is not None:
+                _progress(summary.total, started, progress)
     if binary is not None:
         binary.flush()
     out.flush()
@@ -371,6 +242,29 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
         progress.write("\n")
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _emit(data: Any, out: Any, binary: Any) -> None:
+    """One chunk's output to ``out``: bytes, a spooled file, lines, or an Arrow table."""
+    if isinstance(data, Spooled):
+        if data.arrow:
+            try:
+                out.write_ipc(data.path)
+            finally:
+                os.unlink(data.path)
+        else:
+            copy_out(data.path, binary, out)
+    elif isinstance(data, bytes):
+        if binary is not None:
+            binary.write(data)
+        else:
+            out.write(data.decode("utf-8"))
+    elif not isinstance(data, list):
+        out.write_table(data)
+    elif binary is not None:
+        write_lines(binary, data)
+    else:
+        out.write("".join(line + "\n" for line in data))
 
 
 def ordered_map(work: Iterable[Chunk], func: Callable[..., Any], args: tuple, workers: int) -> Iterator[Any]:

@@ -46,8 +46,23 @@ def arrow_row(row: dict[str, Any], text: str) -> dict[str, Any]:
     }
 
 
+def arrow_table(rows: list[dict[str, Any]], lines: list[str]) -> pa.Table:
+    """Compact rows and their JSON text as one Arrow table (built where the rows are made, in a
+    worker, so the writer neither parses JSON nor builds Python rows)."""
+    return pa.Table.from_pylist([arrow_row(row, text) for row, text in zip(rows, lines, strict=True)], schema=SCHEMA)
+
+
+def write_ipc(table: pa.Table, path: str) -> None:
+    """``table`` as an Arrow IPC file (a worker's spooled chunk; :meth:`ParquetSink.write_ipc`)."""
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as writer:
+        writer.write_table(table)
+
+
 class ParquetSink:
-    """A text sink for :func:`guidekg.batch.run_batch`: takes compact NDJSON, writes Parquet."""
+    """A sink for :func:`guidekg.batch.run_batch`: takes compact NDJSON text (from Spark
+    executors), Arrow tables (one process) or spooled Arrow IPC files (workers); writes Parquet."""
+
+    arrow = True  # run_batch hands this sink Arrow, not text, where it can
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -56,11 +71,18 @@ class ParquetSink:
 
     def write(self, text: str) -> None:
         lines = [line for line in text.split("\n") if line]
-        if not lines:
-            return
-        rows = [arrow_row(json.loads(line), line) for line in lines]
-        self._writer.write_table(pa.Table.from_pylist(rows, schema=SCHEMA))
-        self.rows += len(rows)
+        if lines:
+            self.write_table(arrow_table([json.loads(line) for line in lines], lines))
+
+    def write_table(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self._writer.write_table(table)
+            self.rows += table.num_rows
+
+    def write_ipc(self, path: str) -> None:
+        """Append the Arrow IPC file a worker spooled at ``path`` (read memory-mapped)."""
+        with pa.memory_map(path) as source:
+            self.write_table(pa.ipc.open_file(source).read_all())
 
     def flush(self) -> None:
         pass
