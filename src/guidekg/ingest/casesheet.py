@@ -173,36 +173,45 @@ def read_csv(path: Path) -> Iterator[PatientRecord]:
 
 def _row(path: Path, line: int, header: list[str], cells: list[str], vocab, parse=None) -> PatientRecord:
     """One patient from one row. ``parse(column, raw, actions)`` defaults to :func:`_parse_cell`;
-    the batch path passes a cached one (parsed terms are immutable, so records can share them)."""
+    the batch path passes a cached one (parsed terms are immutable, so records can share them).
+    Header names are unique (:func:`check_header`), so cells are read in header order; a ragged
+    row is reported here and read as far as both go."""
     parse = parse or _parse_cell
     source = SourceRef(str(path), line)
-    values = dict(zip(header, (c.strip() for c in cells), strict=False))  # ragged rows are reported above
-    patient_id = values.get("patient_id", "")
+    stripped = [cell.strip() for cell in cells]
+    try:
+        patient_id = stripped[header.index("patient_id")]
+    except (ValueError, IndexError):
+        patient_id = ""
     record = PatientRecord(patient_id or f"line-{line}", patient_iri(patient_id or f"{path.name}#line-{line}"), source)
+    findings, facts = record.findings, record.facts
     if not patient_id:
-        record.findings.append(Finding("patient_id is empty", path="patient_id", source=str(source)))
+        findings.append(Finding("patient_id is empty", path="patient_id", source=str(source)))
     if len(cells) != len(header):
-        record.findings.append(Finding(
-            f"row has {len(cells)} fields but the header has {len(header)}", source=str(source)))
-    for name, raw in values.items():
+        findings.append(Finding(f"row has {len(cells)} fields but the header has {len(header)}", source=str(source)))
+    columns, actions = vocab.columns, vocab.actions
+    for name, raw in zip(header, stripped):  # noqa: B905 - a ragged row is reported above
         if not raw:
             continue
-        column = vocab.columns[name]
-        parsed, error = parse(column, raw, vocab.actions)
+        column = columns[name]
+        parsed, error = parse(column, raw, actions)
         if error:
             if column.read:
-                record.findings.append(Finding(f"field '{name}': {error}", path=name, source=str(source)))
+                findings.append(Finding(f"field '{name}': {error}", path=name, source=str(source)))
             else:
-                record.findings.append(Finding(f"field '{name}': {error}; ignored (no rule reads '{name}')",
-                                               severity="warning", path=name, source=str(source)))
+                findings.append(Finding(f"field '{name}': {error}; ignored (no rule reads '{name}')",
+                                        severity="warning", path=name, source=str(source)))
             continue
         if column.synonyms:
             note = _NOTES.get(name, _NONE).get(raw, _UNSEEN)
             if note is _UNSEEN:
                 note = _synonym_note(column, raw)
             if note:
-                record.findings.append(Finding(note, severity="info", path=name, source=str(source)))
-        for value in parsed:
-            record.add(column.prop, value)
+                findings.append(Finding(note, severity="info", path=name, source=str(source)))
+        if len(parsed) == 1 and column.prop not in facts:  # the common case: a new property, one value
+            facts[column.prop] = [parsed[0]]
+        else:
+            for value in parsed:
+                record.add(column.prop, value)
     apply_defaults(record)
     return record
