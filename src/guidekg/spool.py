@@ -4,7 +4,7 @@ A chunk of 2,000 full NDJSON lines is ~30 MB. Returned through the worker pool i
 into one string (UCS-2 as soon as a line holds a non-Latin-1 character: 60 MB), encoded,
 pickled, pushed through a 64 KB pipe, unpickled and written: six copies, ~11 fresh pages a
 patient, ~0.05 ms of CPU a patient split between the worker and the writer. Instead the worker
-writes its lines, encoded in small batches, to a file in a private spool folder (``/dev/shm``
+writes its lines, encoded one at a time, to a file in a private spool folder (``/dev/shm``
 when there is one, so the file is memory, never disk) and returns its name; the writer copies
 it into the output inside the kernel (``os.sendfile``) and deletes it. At most the chunks in
 flight (2 x workers) are in the folder, and the folder is removed when the run ends, whatever
@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
-_BATCH = 64  # lines encoded and written together (~1 MB: few system calls, no big buffers)
+_BUFFER = 1 << 20  # a spooled file's write buffer: few system calls, allocated once a chunk
 
 
 def _root() -> str | None:
@@ -64,9 +64,14 @@ def spool_folder() -> Iterator[str]:
 
 
 def write_lines(handle: BinaryIO, lines: Sequence[str]) -> None:
-    """Each line and a newline, UTF-8, in batches of :data:`_BATCH` lines."""
-    for start in range(0, len(lines), _BATCH):
-        handle.write(("\n".join(lines[start:start + _BATCH]) + "\n").encode("utf-8"))
+    """Each line and a newline, UTF-8, encoded one line at a time. Joining lines first made
+    megabyte strings (twice that as soon as one holds a non-Latin-1 character) that the
+    allocator maps fresh each time: 17 page faults and 0.04 ms of system time a patient,
+    against none and 0.006 ms line by line."""
+    write = handle.write
+    for line in lines:
+        write(line.encode("utf-8"))
+        write(b"\n")
 
 
 class Spooled(NamedTuple):
@@ -87,7 +92,7 @@ def spool_path(folder: str, suffix: str) -> str:
 def spool_lines(folder: str, lines: Sequence[str]) -> str:
     """Write ``lines`` to a new file in ``folder``; its path (runs in a worker)."""
     fd, path = tempfile.mkstemp(suffix=".ndjson", dir=folder)
-    with os.fdopen(fd, "wb") as handle:
+    with os.fdopen(fd, "wb", buffering=_BUFFER) as handle:
         write_lines(handle, lines)
     return path
 
