@@ -45,14 +45,25 @@ def missing_facts(kb, tables, alert_ids: Sequence[str]) -> list[str]:
     return out
 
 
+def unsafe_actions(plan: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """The plan's contraindicated actions, in plan order: all the headline reads of the plan."""
+    return tuple(p["action"] for p in plan if p["verdict"] == "contraindicated")
+
+
 def headline(kb, tables, status: str, treatment_classes: Sequence[str], recommendations: Sequence[dict[str, Any]],
              general: set[str], alert_ids: Sequence[str], plan: Sequence[dict[str, Any]],
              conflicts: Sequence[str] = ()) -> dict[str, Any]:
+    """The headline; ``conflicts`` are not part of it (the record's conflicts are listed beside it)."""
+    return headline_of(kb, tables, status, treatment_classes, recommendations, general, alert_ids, unsafe_actions(plan))
+
+
+def headline_of(kb, tables, status: str, treatment_classes: Sequence[str], recommendations: Sequence[dict[str, Any]],
+                general: set[str] | frozenset[str], alert_ids: Sequence[str], unsafe: Sequence[str]) -> dict[str, Any]:
+    """The headline from exactly what it depends on (:mod:`guidekg.decision.memo` keys on these)."""
     missing = missing_facts(kb, tables, alert_ids)
     if status == "invalid":
         return {"text": "Invalid record: correct the validation findings before any recommendation.",
                 "first_line": None, "next_steps": [], "missing": missing}
-    unsafe = [p["action"] for p in plan if p["verdict"] == "contraindicated"]
     if status == "contradictory":
         text = "Contradictory record: resolve the conflicting facts first."
         if unsafe:
