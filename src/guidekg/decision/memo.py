@@ -9,8 +9,9 @@ combinations; but each *part* depends on few of those and repeats across patient
 - one plan entry: on the action, its origin and either the best fired shape judging it, or
   "contradictory", or (the recommendation context, the first applicable alert naming it) --
   exactly the parameters of the step functions of :mod:`guidekg.decision.plan`;
-- the headline: on the recommendation context, the alert ids and the contraindicated actions
-  (the parameters of :func:`~guidekg.decision.headline.headline_of`).
+- the headline's opening: on the recommendation context (the parameters of
+  :func:`~guidekg.decision.headline.headline_start`); the patient's missing facts and
+  contraindicated actions are appended per patient (:func:`~guidekg.decision.headline.finish`).
 
 Each memo is keyed on exactly the arguments of the function it remembers, so a hit returns
 what the call would. The values are shared between patients (results are read-only, as the
@@ -29,7 +30,7 @@ from typing import Any
 
 from ..model import Finding
 from ..namespaces import curie, expand
-from .headline import headline_of
+from .headline import alert_missing, finish, headline_start, merge_missing
 from .plan import (
     Item,
     contradictory_entry,
@@ -77,7 +78,9 @@ class PlanMemo:
         self._judging: dict[str, list[tuple[int, str, str]]] = {}
         self._contexts: dict[tuple, RecContext] = {}
         self._entries: dict[tuple, tuple[dict[str, Any], tuple[str, str] | None]] = {}
-        self._headlines: dict[tuple, dict[str, Any]] = {}
+        self._bases: dict[str, dict[str, Any]] = {}
+        self._missing: dict[str, list[str]] = {}
+        self._headlines: dict[tuple, tuple[str, dict[str, Any] | None, list[dict[str, Any]]]] = {}
         self._class_alerts: dict[tuple, list[tuple[str, str]]] = {}
         self._by_classes: dict[frozenset[str], tuple[list[str], tuple[str, ...], list[str]]] = {}
 
@@ -170,43 +173,57 @@ class PlanMemo:
             _put(self._entries, key, found)
         return found
 
-    def headline(self, status: str, ctx: RecContext, alert_ids: tuple[str, ...], unsafe: tuple[str, ...]) -> dict[str, Any]:
-        """headline_of(status, the context's treatment classes, recommendations and general principles, ...)."""
-        key = (status, ctx.id, alert_ids, unsafe)
-        found = self._headlines.get(key)
+    def headline(self, status: str, ctx: RecContext, alert_ids: Sequence[str], unsafe: tuple[str, ...]) -> dict[str, Any]:
+        """headline_of(status, the context's treatment classes, recommendations and general
+        principles, alert_ids, unsafe): its opening is kept per (status, context), the alerts
+        matter only through their missing facts (kept per alert)."""
+        key = (status, ctx.id)
+        start = self._headlines.get(key)
+        if start is None:
+            start = _put(self._headlines, key, headline_start(self.kb, self.tables, status, ctx.treatment, ctx.ordered,
+                                                               set(ctx.general)))
+        return finish(status, start, merge_missing([self._missing_of(alert) for alert in alert_ids]), unsafe)
+
+    def _missing_of(self, alert: str) -> list[str]:
+        found = self._missing.get(alert)
         if found is None:
-            found = _put(self._headlines, key, headline_of(self.kb, self.tables, status, ctx.treatment, ctx.ordered,
-                                                            set(ctx.general), alert_ids, unsafe))
+            found = _put(self._missing, alert, alert_missing(self.kb, self.tables, alert))
         return found
 
     def alerts(self, alert_classes: tuple[str, ...], findings: Iterable[Finding], phases: frozenset[str],
                raised: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
         """Alerts of the patient's classes, its SHACL findings and its plan verdicts, less those
         whose gk:appliesInPhase excludes the patient's phase (details are per patient)."""
-        kb, items = self.kb, self.tables.items
+        base = self._alert_base
         alerts: dict[str, dict[str, Any]] = {}
         for alert, by in self._alerts_of_classes(alert_classes, phases):
             if alert not in alerts:
-                alerts[alert] = dict(kb.alert(alert), raised_by=by)
-
-        def add(alert: str, by: str, detail: str | None) -> None:
-            item = items.get(alert)
-            if item is not None and not item.applies_in(phases):
-                return
+                alerts[alert] = dict(base(alert), raised_by=by)
+        more = [(f.alert, "shacl", f.message) for f in findings if f.alert]
+        more.extend((alert, "plan", detail) for alert, detail in raised)
+        for alert, by, detail in more:
+            if not self._applies(alert, phases):
+                continue
             entry = alerts.get(alert)
             if entry is None:
-                entry = alerts[alert] = dict(kb.alert(alert), raised_by=by)
+                entry = alerts[alert] = dict(base(alert), raised_by=by)
             if detail is not None:
                 details = entry.setdefault("details", [])
                 if detail not in details:
                     details.append(detail)
-
-        for finding in findings:
-            if finding.alert:
-                add(finding.alert, "shacl", finding.message)
-        for alert, detail in raised:
-            add(alert, "plan", detail)
+        if len(alerts) < 2:
+            return list(alerts.values())
         return sorted(alerts.values(), key=lambda a: (_SEVERITY_ORDER.get(a["severity"], 3), a["id"]))
+
+    def _alert_base(self, alert: str) -> dict[str, Any]:
+        found = self._bases.get(alert)
+        if found is None:
+            found = _put(self._bases, alert, self.kb.alert(alert))
+        return found
+
+    def _applies(self, alert: str, phases: frozenset[str]) -> bool:
+        item = self.tables.items.get(alert)
+        return item is None or item.applies_in(phases)
 
     def _alerts_of_classes(self, alert_classes: tuple[str, ...], phases: frozenset[str]) -> list[tuple[str, str]]:
         key = (alert_classes, phases)
