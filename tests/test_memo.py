@@ -80,10 +80,13 @@ def test_mask_memo_and_value_tables_are_bounded(monkeypatch):
     """Memory stays flat whatever the cohort: the mask memo and the per-value tables are emptied when full."""
     monkeypatch.setattr(atoms, "_FEATURE_CACHE", 5)
     engine = FastReasoner(cache_size=7)
-    records = [patient(f"bound-{age}-{ecog}", age=age, ecog=ecog) for age in range(40, 90) for ecog in range(0, 3)]
+    sites, kras = ("Rectum", "SigmoidColon", "AscendingColon"), ("KRAS_Wildtype", "KRAS_Mutant")
+    records = [patient(f"bound-{i}", age=40 + i % 50, ecog=i % 4, primarySite=sites[i % 3], krasStatus=kras[i % 2])
+               for i in range(150)]
     for record in records:
         assert _answer(engine.realize([record])[record.iri]) == _answer(engine.realize_uncached(record))
     masks = engine.masks
+    assert masks.misses > 20, "too few distinct masks to fill the memo"
     assert len(masks.memo) <= 7 and len(masks._class_sets) <= 7
     assert all(len(table) <= 5 for table, _ in masks.tables.values())
 
@@ -190,11 +193,14 @@ KRAS_MUT_CHEMO = dict(krasStatus="KRAS_Mutant", treatmentPhase="OnFirstLineChemo
 PLAN_PAIRS = [
     ("a fired shape (age) judging the same planned action", dict(age=60, ecog=1, plannedAction=["FOLFOXIRI"]),
      dict(age=73, ecog=1, plannedAction=["FOLFOXIRI"])),
-    ("the phase (applicable recommendations)", dict(plannedAction=["ShortCourseRT"]),
-     dict(treatmentPhase="OnFirstLineChemotherapy", monthsOnChemotherapy=3.0, monthsSinceResectabilityAssessment=1.0,
-          plannedAction=["ShortCourseRT"])),
+    ("the phase alone (same treatment classes, recommendations filtered by phase)",
+     dict(ecog=3, resectionMargin="R2", monthsOnChemotherapy=2.0, treatmentPhase="OnFirstLineChemotherapy",
+          monthsSinceResectabilityAssessment=1.0, plannedAction=["FOLFOX"]),
+     dict(ecog=3, resectionMargin="R2", monthsOnChemotherapy=2.0, treatmentPhase="PostHepatectomy",
+          monthsSinceResectabilityAssessment=1.0, plannedAction=["FOLFOX"])),
     ("a contraindicated current drug drops 'continue the same backbone'",
-     dict(KRAS_MUT_CHEMO, currentRegimen=["FOLFOX", "Bevacizumab"]), dict(KRAS_MUT_CHEMO, currentRegimen=["FOLFOX", "Cetuximab"])),
+     dict(POST_RESECTION, krasStatus="KRAS_Mutant", monthsOnChemotherapy=4.0, currentRegimen=["FOLFOX", "Bevacizumab"]),
+     dict(POST_RESECTION, krasStatus="KRAS_Mutant", monthsOnChemotherapy=4.0, currentRegimen=["FOLFOX", "Cetuximab"])),
     ("the origin of the same action", dict(KRAS_MUT_CHEMO, plannedAction=["FOLFOX"]), dict(KRAS_MUT_CHEMO, currentRegimen=["FOLFOX"])),
     ("an alert naming the action (MSI-H rectal: confirm, germline testing)",
      dict(msiStatus="MSI_High", mmrStatus="dMMR", plannedAction=["GermlineTesting"]),
@@ -219,10 +225,12 @@ def test_plan_memo_equals_the_pre_memo_pipeline_on_a_synthetic_cohort(tmp_path):
 
     records = list(read_patients([write_cohort(tmp_path / "cohort.csv", 400, seed=7)]))
     expected = _expected(records)
-    results = assess(records)
-    assert sum(r.status == "ok" for r in results) > 300 and any(r.status == "contradictory" for r in results)
-    for result in results:
-        assert _observed(result) == expected[result.record.iri], result.record.patient_id
+    plan_memo_module._MEMOS.clear()
+    for batch in (records, records[::-1], records[1::2]):  # one chunk on a cold memo, then on a warm one
+        results = assess(batch)
+        assert sum(r.status == "ok" for r in results) > len(batch) * 0.75 and any(r.status == "contradictory" for r in results)
+        for result in results:
+            assert _observed(result) == expected[result.record.iri], result.record.patient_id
 
 
 def test_plan_memo_tables_are_bounded(monkeypatch):
@@ -236,3 +244,47 @@ def test_plan_memo_tables_are_bounded(monkeypatch):
     tables = [v for v in vars(memo).values() if isinstance(v, dict)]
     assert len(tables) >= 8 and all(len(t) <= 3 for t in tables)
     plan_memo_module._MEMOS.clear()
+
+
+class _PhasedClassAlerts:
+    """The shipped knowledge, except that one alert class also raises an alert that applies only in
+    some phases (the shipped class alerts apply in every phase, so the phase in the class-alert key
+    could not be seen otherwise)."""
+
+    def __init__(self, kb, cls: str, alert: str) -> None:
+        self._kb, self._cls, self._alert = kb, cls, alert
+
+    def __getattr__(self, name: str):
+        return getattr(self._kb, name)
+
+    def class_alerts(self, cls: str):
+        return (*self._kb.class_alerts(cls), self._alert) if cls == self._cls else self._kb.class_alerts(cls)
+
+
+def test_plan_memo_keys_the_contradictory_flag_the_status_and_the_phase():
+    """Keys that only a patient with no treatment class, or a phased class alert, could tell
+    apart: put the two inputs through one memo directly, against the unmemoised functions."""
+    from guidekg.decision.headline import headline_of
+    from guidekg.decision.plan import contradictory_entry, judge_by_recommendations, raised_by
+
+    kb = knowledge()
+    tables = kb.plan_tables
+    action = expand("gk:FOLFOX")
+    for order in ((False, True), (True, False)):
+        memo = plan_memo_module.PlanMemo(kb)
+        ctx = memo.context((), frozenset(), False)
+        for contradictory in order:
+            entry = (contradictory_entry(tables, kb, action, "planned") if contradictory else
+                     judge_by_recommendations(tables, kb, action, "planned", [], None, [], [], set()))
+            assert memo.entry(action, "planned", set(), ctx, [], contradictory) == (entry, raised_by(tables, entry, "planned"))
+        for status in ("ok" if order[0] else "contradictory", "contradictory" if order[0] else "ok"):
+            assert memo.headline(status, ctx, [], ()) == headline_of(kb, tables, status, (), [], set(), [], ())
+    cls, alert = expand("gk:MSIMMRDiscordant"), expand("gk:Alert_MissingOneStageFeasibility")
+    assert tables.items[alert].phases, "the alert must be phased, or this pins nothing"
+    phased = _PhasedClassAlerts(kb, cls, alert)
+    memo = plan_memo_module.PlanMemo(phased)
+    for phase in ("gk:PostHepatectomy", "gk:PreTreatment", "gk:PostHepatectomy"):
+        phases = frozenset({expand(phase)})
+        got = memo.alerts((cls,), [], phases, [])
+        assert got == _reference_alerts(phased, [cls], [], phases, [])
+        assert (curie(alert) in {a["id"] for a in got}) == (phase == "gk:PreTreatment")
