@@ -88,7 +88,7 @@ def test_mask_memo_and_value_tables_are_bounded(monkeypatch):
     masks = engine.masks
     assert masks.misses > 20, "too few distinct masks to fill the memo"
     assert len(masks.memo) <= 7 and len(masks._class_sets) <= 7
-    assert all(len(table) <= 5 for table, _ in masks.tables.values())
+    assert all(len(table) <= 5 for table in [*masks.by_value.values(), *masks.by_datatype.values()])
 
 
 # ------------------------------------------------------------------------------ plan: memoised parts

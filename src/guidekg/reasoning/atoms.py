@@ -89,7 +89,10 @@ class MaskClassifier:
         by_value |= {p for p, rng in ax.ranges.items() if rng in NUMERIC}
         checked = set(ax.functional) | {p for p, rng in ax.ranges.items() if rng in OWL2_DATATYPES}
         # per property: its value table and whether values are told apart by value or only by datatype
-        self.tables: dict[str, tuple[dict[Any, int], bool]] = {p: ({}, p in by_value) for p in by_value | checked}
+        # per property, its value table: keyed by the value itself when atoms, implied facts or a
+        # numeric range look at it; by the literal's datatype when only visibility and a datatype range do
+        self.by_value: dict[str, dict[Node, int]] = {p: {} for p in by_value}
+        self.by_datatype: dict[str, dict[Any, int]] = {p: {} for p in checked - by_value}
         self.functional = frozenset(ax.functional)
         self.base: frozenset[str] = frozenset().union(*(ax.ancestors(c) for c in given))
         self.disjoint = [tuple(pair) for pair in ax.disjoint]
@@ -150,26 +153,47 @@ class MaskClassifier:
     def mask(self, facts: dict[str, list[Node]]) -> int | None:
         """The patient's atom mask, or None when only the full computation can answer."""
         m = 0
-        tables = self.tables
+        by_value, by_datatype = self.by_value, self.by_datatype
         for prop, values in facts.items():
-            entry = tables.get(prop)
-            if entry is None or not values:
-                continue
-            table, by_value = entry
-            if len(values) > 1 and prop in self.functional:
+            table = by_value.get(prop)
+            if table is not None:
+                if len(values) == 1:  # most facts: one value, remembered from earlier patients
+                    bits = table.get(values[0])
+                    if bits is None:
+                        bits = self._remember(table, prop, values[0], values[0], True)
+                else:
+                    bits = self._several(table, prop, values, True)
+            else:
+                table = by_datatype.get(prop)
+                if table is None:
+                    continue  # no axiom, range or functional declaration looks at this property
+                bits = self._several(table, prop, values, False)
+            if bits < 0:
                 return None
-            for value in values:
-                key = value if by_value else (value.datatype if isinstance(value, Literal) else _IRI)
-                bits = table.get(key)
-                if bits is None:
-                    bits = self._feature(prop, value, by_value)
-                    if len(table) >= _FEATURE_CACHE:
-                        table.clear()
-                    table[key] = bits
-                if bits == _BAD:
-                    return None
-                m |= bits
+            m |= bits
         return m
+
+    def _several(self, table: dict, prop: str, values: list[Node], keyed_by_value: bool) -> int:
+        """OR of the values' masks; _BAD for two values of a functional property or a bad literal."""
+        if len(values) > 1 and prop in self.functional:
+            return _BAD
+        m = 0
+        for value in values:
+            key = value if keyed_by_value else (value.datatype if isinstance(value, Literal) else _IRI)
+            bits = table.get(key)
+            if bits is None:
+                bits = self._remember(table, prop, value, key, keyed_by_value)
+            if bits < 0:
+                return _BAD
+            m |= bits
+        return m
+
+    def _remember(self, table: dict, prop: str, value: Node, key: Any, keyed_by_value: bool) -> int:
+        bits = self._feature(prop, value, keyed_by_value)
+        if len(table) >= _FEATURE_CACHE:
+            table.clear()
+        table[key] = bits
+        return bits
 
     # ---------------------------------------------------------------- per mask
 
