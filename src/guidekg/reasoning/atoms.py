@@ -15,9 +15,12 @@ the reference) and "the patient has a value that clashes with it" (a functional 
 with two different values). The implied value's own mask is OR-ed in when it is added.
 
 The result (classes, or "inconsistent") is then a pure function of the mask, computed by a
-generated bit-test classifier and memoised per mask (bounded). This is the coarsest exact
-abstraction of a patient, so distinct masks are far fewer than distinct patients; and a
-miss is cheap. Patients outside what a mask can say (two values of a functional property,
+generated bit-test classifier (the compiled evaluator's order, atoms as bit tests) and
+memoised per mask (bounded). Where the speed comes from: the per-value tables, which hit on
+almost every fact. The per-mask memo pays only in correlated cohorts: a synthetic cohort
+draws its properties independently, so 19,386 of 20,000 c20k patients have distinct masks;
+a miss costs one run of the bit classifier (a few microseconds), a hit a dict lookup, so it
+is kept, bounded, rather than made adaptive. Patients outside what a mask can say (two values of a functional property,
 a literal outside its property's datatype) return ``None``: the caller computes them the
 full way, which also names the clashing facts.
 """
@@ -88,7 +91,6 @@ class MaskClassifier:
         by_value = set(self.by_prop) | set(self.implied_on)
         by_value |= {p for p, rng in ax.ranges.items() if rng in NUMERIC}
         checked = set(ax.functional) | {p for p, rng in ax.ranges.items() if rng in OWL2_DATATYPES}
-        # per property: its value table and whether values are told apart by value or only by datatype
         # per property, its value table: keyed by the value itself when atoms, implied facts or a
         # numeric range look at it; by the literal's datatype when only visibility and a datatype range do
         self.by_value: dict[str, dict[Node, int]] = {p: {} for p in by_value}
