@@ -79,6 +79,7 @@ class PlanMemo:
         self._contexts: dict[tuple, RecContext] = {}
         self._entries: dict[tuple, tuple[dict[str, Any], tuple[str, str] | None]] = {}
         self._bases: dict[str, dict[str, Any]] = {}
+        self._phase_ok: dict[tuple[str, frozenset[str]], bool] = {}
         self._missing: dict[str, list[str]] = {}
         self._headlines: dict[tuple, tuple[str, dict[str, Any] | None, list[dict[str, Any]]]] = {}
         self._class_alerts: dict[tuple, list[tuple[str, str]]] = {}
@@ -194,23 +195,21 @@ class PlanMemo:
                raised: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
         """Alerts of the patient's classes, its SHACL findings and its plan verdicts, less those
         whose gk:appliesInPhase excludes the patient's phase (details are per patient)."""
-        base = self._alert_base
         alerts: dict[str, dict[str, Any]] = {}
         for alert, by in self._alerts_of_classes(alert_classes, phases):
             if alert not in alerts:
-                alerts[alert] = dict(base(alert), raised_by=by)
-        more = [(f.alert, "shacl", f.message) for f in findings if f.alert]
-        more.extend((alert, "plan", detail) for alert, detail in raised)
-        for alert, by, detail in more:
-            if not self._applies(alert, phases):
-                continue
-            entry = alerts.get(alert)
-            if entry is None:
-                entry = alerts[alert] = dict(base(alert), raised_by=by)
-            if detail is not None:
-                details = entry.setdefault("details", [])
-                if detail not in details:
-                    details.append(detail)
+                alerts[alert] = dict(self._alert_base(alert), raised_by=by)
+        for by, pairs in (("shacl", [(f.alert, f.message) for f in findings if f.alert]), ("plan", raised)):
+            for alert, detail in pairs:
+                entry = alerts.get(alert)
+                if entry is None:
+                    if not self._applies(alert, phases):
+                        continue
+                    entry = alerts[alert] = dict(self._alert_base(alert), raised_by=by)
+                if detail is not None:
+                    details = entry.setdefault("details", [])
+                    if detail not in details:
+                        details.append(detail)
         if len(alerts) < 2:
             return list(alerts.values())
         return sorted(alerts.values(), key=lambda a: (_SEVERITY_ORDER.get(a["severity"], 3), a["id"]))
@@ -222,8 +221,13 @@ class PlanMemo:
         return found
 
     def _applies(self, alert: str, phases: frozenset[str]) -> bool:
-        item = self.tables.items.get(alert)
-        return item is None or item.applies_in(phases)
+        """Whether the alert's gk:appliesInPhase admits the patient's phases (kept per alert and phases)."""
+        key = (alert, phases)
+        found = self._phase_ok.get(key)
+        if found is None:
+            item = self.tables.items.get(alert)
+            found = _put(self._phase_ok, key, item is None or item.applies_in(phases))
+        return found
 
     def _alerts_of_classes(self, alert_classes: tuple[str, ...], phases: frozenset[str]) -> list[tuple[str, str]]:
         key = (alert_classes, phases)

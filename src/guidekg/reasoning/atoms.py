@@ -169,7 +169,14 @@ class MaskClassifier:
                 table = by_datatype.get(prop)
                 if table is None:
                     continue  # no axiom, range or functional declaration looks at this property
-                bits = self._several(table, prop, values, False)
+                if len(values) == 1:
+                    value = values[0]
+                    key = value.datatype if isinstance(value, Literal) else _IRI
+                    bits = table.get(key)
+                    if bits is None:
+                        bits = self._remember(table, prop, value, key, False)
+                else:
+                    bits = self._several(table, prop, values, False)
             if bits < 0:
                 return None
             m |= bits
