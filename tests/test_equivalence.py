@@ -140,7 +140,7 @@ def _draw_patients(count: int) -> list[PatientRecord]:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(patient_facts(), min_size=1, max_size=5))
 def test_memo_equals_reference_computation(fast, facts_list):
-    """The abstraction-key memo never changes an answer (cheap, runs on every commit)."""
+    """The atom-mask path and its per-mask memo never change an answer (cheap, runs on every commit)."""
     for i, facts in enumerate(facts_list):
         record = _record(i, facts)
         memo, reference = fast.realize_one(record), fast.realize_uncached(record)
@@ -149,7 +149,7 @@ def test_memo_equals_reference_computation(fast, facts_list):
 
 
 def test_compiled_equals_reference_on_the_drawn_patients(drawn_patients):
-    """The generated classifier and the memo against the AST-walking reference, on the same
+    """The bit-mask classifier (memo off) and the full compiled path against the AST-walking reference, on the same
     2,000 draws the HermiT comparison uses (no JVM: runs on every commit in seconds)."""
     from guidekg.reasoning.fast import FastReasoner
 
@@ -157,6 +157,9 @@ def test_compiled_equals_reference_on_the_drawn_patients(drawn_patients):
     for record in drawn_patients:
         fast, reference = engine.realize_one(record), engine.realize_uncached(record)
         assert (fast.consistent, fast.classes, fast.conflicts) == (reference.consistent, reference.classes, reference.conflicts), record.patient_id
+        # the full path (compiled classifier + clash finder) the mask hands contradictory patients to
+        full = engine._compute(record.facts)
+        assert (full.consistent, full.classes, full.conflicts) == (reference.consistent, reference.classes, reference.conflicts), record.patient_id
 
 
 def test_generated_classifier_is_one_pass_for_patients():

@@ -13,8 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .decision.headline import headline
-from .decision.plan import PlanContext, judge, patient_phases, plan_entries, shape_verdicts
+from .decision.headline import unsafe_actions
+from .decision.memo import PlanMemo, plan_memo
+from .decision.plan import patient_phases, plan_entries
 from .explain import because
 from .fastvalidate import validate_fast
 from .ingest import read_patients
@@ -22,8 +23,6 @@ from .knowledge import Knowledge, knowledge
 from .model import Finding, PatientRecord, Reasoned, Status
 from .namespaces import curie, expand
 from .reasoning import Reasoner, get_reasoner
-
-_SEVERITY_ORDER = {"violation": 0, "warning": 1, "info": 2}
 
 
 @dataclass
@@ -61,68 +60,37 @@ class PatientResult:
         return out
 
 
-def _alerts_for(kb: Knowledge, classes: Iterable[str], findings: Iterable[Finding],
-                phases: frozenset[str] = frozenset(), raised: Iterable[tuple[str, str]] = ()) -> list[dict[str, Any]]:
-    """Alerts of the patient's classes, its SHACL findings and its plan verdicts (``raised``),
-    less those whose gk:appliesInPhase excludes the patient's phase."""
-    items = kb.plan_tables.items
-    alerts: dict[str, dict[str, Any]] = {}
-
-    def add(alert: str, raised_by: str, detail: str | None = None) -> None:
-        item = items.get(alert)
-        if item is not None and not item.applies_in(phases):
-            return
-        entry = alerts.setdefault(alert, dict(kb.alert(alert), raised_by=raised_by))
-        if detail is not None:
-            entry.setdefault("details", [])
-            if detail not in entry["details"]:
-                entry["details"].append(detail)
-
-    for cls in sorted(c for c in classes if c in kb.alert_classes):
-        for alert in kb.class_alerts(cls):
-            add(alert, curie(cls))
-    for finding in findings:
-        if finding.alert:
-            add(finding.alert, "shacl", finding.message)
-    for alert, detail in raised:
-        add(alert, "plan", detail)
-    return sorted(alerts.values(), key=lambda a: (_SEVERITY_ORDER.get(a["severity"], 3), a["id"]))
-
-
 @lru_cache(maxsize=4096)
 def _iri(curie_or_iri: str) -> str:
     return expand(curie_or_iri)
 
 
-def _judge_plan(kb: Knowledge, record: PatientRecord, findings: Sequence[Finding], classes: Iterable[str],
-                treatment: Sequence[str], contradictory: bool = False) -> dict[str, Any]:
-    """Recommendations (phase-filtered), plan verdicts, alerts and headline of one patient."""
-    tables = kb.plan_tables
+def _judge_plan(memo: PlanMemo, record: PatientRecord, findings: Sequence[Finding], treatment: Sequence[str],
+                alert_classes: tuple[str, ...], class_alerts: Sequence[str], contradictory: bool = False) -> dict[str, Any]:
+    """Recommendations (phase-filtered), plan verdicts, alerts and headline of one patient.
+
+    ``alert_classes``: the patient's alert classes, sorted; ``class_alerts``: their alerts in
+    that order (:meth:`PlanMemo.classes`). The parts come from :mod:`guidekg.decision.memo`,
+    each keyed on exactly what it depends on."""
+    tables = memo.tables
     phases = patient_phases(record)
     fired = {f.alert for f in findings if f.alert and f.alert in tables.shapes_by_alert}
     entries = plan_entries(record)
-    current_unsafe = any(any(code == "contraindicated" for _, code, _ in shape_verdicts(tables, action, fired))
+    current_unsafe = any(any(code == "contraindicated" for _, code, _ in memo.shaped(action, fired))
                          for action, origin in entries if origin == "current")
-    recs: dict[str, dict[str, Any]] = {}
-    general: set[str] = set()
-    specific: set[str] = set()
-    for cls in treatment:
-        for rec in kb.recommendations(cls):
-            item = tables.items.get(_iri(rec["id"]))
-            if item is not None and (not item.applies_in(phases) or (item.continues and current_unsafe)):
-                continue
-            entry = recs.setdefault(rec["id"], dict(rec, classes=[]))
-            entry["classes"].append(curie(cls))
-            (general if cls in tables.general_classes else specific).add(rec["id"])
-    ordered = sorted(recs.values(), key=lambda r: (r["category"] or "", r["id"]))
-    class_alerts = [a for c in sorted(classes) if c in kb.alert_classes for a in kb.class_alerts(c)]
-    shacl_alerts = [f.alert for f in findings if f.alert]
-    context = PlanContext(record, [tables.items[_iri(r["id"])] for r in ordered if _iri(r["id"]) in tables.items],
-                          [tables.items[a] for a in class_alerts + shacl_alerts if a in tables.items], fired,
-                          contradictory=contradictory, entries=entries)
-    plan, raised = judge(tables, kb, context)
-    alerts = _alerts_for(kb, classes, findings, phases, raised)
-    return {"recommendations": ordered, "plan": plan, "alerts": alerts, "general": frozenset(general - specific)}
+    ctx = memo.context(tuple(treatment), phases, current_unsafe)
+    alert_ids = [*class_alerts, *(f.alert for f in findings if f.alert)]
+    plan: list[dict[str, Any]] = []
+    raised: list[tuple[str, str]] = []
+    for action, origin in entries:
+        entry, alert = memo.entry(action, origin, fired, ctx, alert_ids, contradictory)
+        plan.append(entry)
+        if alert is not None:
+            raised.append(alert)
+    alerts = memo.alerts(alert_classes, findings, phases, raised)
+    status = "contradictory" if contradictory else "ok"
+    return {"recommendations": list(ctx.ordered), "plan": plan, "alerts": alerts, "general": ctx.general,
+            "headline": memo.headline(status, ctx, tuple(_iri(a["id"]) for a in alerts), unsafe_actions(plan))}
 
 
 def _invalid(record: PatientRecord, findings: list[Finding]) -> PatientResult:
@@ -146,6 +114,7 @@ def assess(records: Sequence[PatientRecord], reasoner: Reasoner | str = "fast", 
     shacl = (validator or validate_fast)(readable)
     usable = [r for r in readable if not any(f.severity == "violation" and not f.alert for f in shacl[r.iri])]
     reasoned: dict[str, Reasoned] = engine.realize(usable) if usable else {}
+    memo = plan_memo(kb)
     evaluator = None
     if explain:
         from .logic import Evaluator
@@ -164,21 +133,19 @@ def assess(records: Sequence[PatientRecord], reasoner: Reasoner | str = "fast", 
             continue
         if not verdict.consistent:
             # the reasoner gives no classes, but the safety shapes still judged the plan: keep their alerts
-            judged = _judge_plan(kb, record, findings, (), (), contradictory=True)
+            judged = _judge_plan(memo, record, findings, (), (), (), contradictory=True)
             result = PatientResult(record, "contradictory", validation=data_findings, conflicts=list(verdict.conflicts),
-                                   alerts=judged["alerts"], plan=judged["plan"])
-            result.headline = headline(kb, kb.plan_tables, "contradictory", [], [], set(),
-                                       [expand(a["id"]) for a in result.alerts], result.plan, result.conflicts)
+                                   alerts=judged["alerts"], plan=judged["plan"], headline=judged["headline"])
             results.append(result)
             continue
-        treatment = sorted(c for c in verdict.classes if c in kb.treatment_classes)
-        judged = _judge_plan(kb, record, findings, verdict.classes, treatment)
+        classes = verdict.classes if isinstance(verdict.classes, frozenset) else frozenset(verdict.classes)
+        treatment_classes, alert_classes, class_alerts = memo.classes(classes)
+        treatment = list(treatment_classes)
+        judged = _judge_plan(memo, record, findings, treatment, alert_classes, class_alerts)
         result = PatientResult(
             record, "ok", classes=verdict.classes, treatment_classes=treatment,
             recommendations=judged["recommendations"], alerts=judged["alerts"], validation=data_findings,
-            plan=judged["plan"], general=judged["general"])
-        result.headline = headline(kb, kb.plan_tables, "ok", treatment, result.recommendations, set(result.general),
-                                   [expand(a["id"]) for a in result.alerts], result.plan)
+            plan=judged["plan"], general=judged["general"], headline=judged["headline"])
         if evaluator is not None:
             classes = set(verdict.classes)
             shown = {r["id"] for r in result.recommendations}

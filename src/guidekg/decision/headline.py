@@ -30,34 +30,62 @@ def next_steps(recommendations: Sequence[dict[str, Any]], general: set[str]) -> 
     return [{"id": r["id"], "label": r["title"] or r["label"]} for r in specific]
 
 
-def missing_facts(kb, tables, alert_ids: Sequence[str]) -> list[str]:
+def alert_missing(kb, tables, alert: str) -> list[str]:
+    """Labels of the facts one alert says are missing (its gk:missingFact and its shape's), sorted by fact."""
+    item = tables.items.get(alert)
+    facts = set(item.missing) if item else set()
+    rule = tables.shapes_by_alert.get(alert)
+    if rule:
+        facts |= rule.missing
+    return [kb.label(fact) or curie(fact) for fact in sorted(facts)]
+
+
+def merge_missing(per_alert: Sequence[Sequence[str]]) -> list[str]:
+    """The alerts' missing-fact labels in alert order, each once."""
     out: list[str] = []
-    for alert in alert_ids:
-        item = tables.items.get(alert)
-        facts = set(item.missing) if item else set()
-        rule = tables.shapes_by_alert.get(alert)
-        if rule:
-            facts |= rule.missing
-        for fact in sorted(facts):
-            label = kb.label(fact) or curie(fact)
+    for labels in per_alert:
+        for label in labels:
             if label not in out:
                 out.append(label)
     return out
 
 
+def missing_facts(kb, tables, alert_ids: Sequence[str]) -> list[str]:
+    return merge_missing([alert_missing(kb, tables, alert) for alert in alert_ids])
+
+
+def unsafe_actions(plan: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """The plan's contraindicated actions, in plan order: all the headline reads of the plan."""
+    return tuple(p["action"] for p in plan if p["verdict"] == "contraindicated")
+
+
 def headline(kb, tables, status: str, treatment_classes: Sequence[str], recommendations: Sequence[dict[str, Any]],
              general: set[str], alert_ids: Sequence[str], plan: Sequence[dict[str, Any]],
              conflicts: Sequence[str] = ()) -> dict[str, Any]:
-    missing = missing_facts(kb, tables, alert_ids)
+    """The headline; ``conflicts`` are not part of it (the record's conflicts are listed beside it)."""
+    return headline_of(kb, tables, status, treatment_classes, recommendations, general, alert_ids, unsafe_actions(plan))
+
+
+def headline_of(kb, tables, status: str, treatment_classes: Sequence[str], recommendations: Sequence[dict[str, Any]],
+                general: set[str] | frozenset[str], alert_ids: Sequence[str], unsafe: Sequence[str]) -> dict[str, Any]:
+    return headline_text(kb, tables, status, treatment_classes, recommendations, general,
+                         missing_facts(kb, tables, alert_ids), unsafe)
+
+
+def headline_text(kb, tables, status: str, treatment_classes: Sequence[str], recommendations: Sequence[dict[str, Any]],
+                  general: set[str] | frozenset[str], missing: list[str], unsafe: Sequence[str]) -> dict[str, Any]:
+    """The headline from the alerts' missing facts and the plan's contraindicated actions."""
+    return finish(status, headline_start(kb, tables, status, treatment_classes, recommendations, general), missing, unsafe)
+
+
+def headline_start(kb, tables, status: str, treatment_classes: Sequence[str], recommendations: Sequence[dict[str, Any]],
+                   general: set[str] | frozenset[str]) -> tuple[str, dict[str, Any] | None, list[dict[str, Any]]]:
+    """(opening text, first line, next steps): the part that depends on the recommendations only
+    (:mod:`guidekg.decision.memo` keeps one per recommendation context)."""
     if status == "invalid":
-        return {"text": "Invalid record: correct the validation findings before any recommendation.",
-                "first_line": None, "next_steps": [], "missing": missing}
-    unsafe = [p["action"] for p in plan if p["verdict"] == "contraindicated"]
+        return "Invalid record: correct the validation findings before any recommendation.", None, []
     if status == "contradictory":
-        text = "Contradictory record: resolve the conflicting facts first."
-        if unsafe:
-            text += " Contraindicated now: " + ", ".join(unsafe) + "."
-        return {"text": text, "first_line": None, "next_steps": [], "missing": missing}
+        return "Contradictory record: resolve the conflicting facts first.", None, []
     chosen = first_line_class(tables, [c for c in treatment_classes
                                    if any(curie(c) in r.get("classes", ()) for r in recommendations)])
     steps = next_steps(recommendations, general)
@@ -72,8 +100,18 @@ def headline(kb, tables, status: str, treatment_classes: Sequence[str], recommen
     follow = [s for s in steps if s not in before[:1]]
     if follow:
         text += f" Next: {follow[0]['label']}."
-    if unsafe:
-        text += " Contraindicated in the plan: " + ", ".join(unsafe) + "."
-    if missing:
-        text += " Missing: " + ", ".join(missing) + "."
+    return text, first, steps
+
+
+def finish(status: str, start: tuple[str, dict[str, Any] | None, list[dict[str, Any]]], missing: list[str],
+           unsafe: Sequence[str]) -> dict[str, Any]:
+    """The headline from its opening (:func:`headline_start`) and the patient's missing facts and contraindications."""
+    text, first, steps = start
+    if status == "contradictory" and unsafe:
+        text += " Contraindicated now: " + ", ".join(unsafe) + "."
+    elif status == "ok":
+        if unsafe:
+            text += " Contraindicated in the plan: " + ", ".join(unsafe) + "."
+        if missing:
+            text += " Missing: " + ", ".join(missing) + "."
     return {"text": text, "first_line": first, "next_steps": steps, "missing": missing}

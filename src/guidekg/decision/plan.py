@@ -82,37 +82,62 @@ def _label(tables: PlanTables, kb, iri: str) -> str:
     return tables.labels.get(iri) or kb.alert(iri).get("label") or curie(iri)
 
 
+def shaped_entry(tables: PlanTables, kb, action: str, origin: str, code: str, alert: str) -> dict[str, Any]:
+    """Step 1: the verdict of the best fired safety shape judging the action (raises no verdict alert)."""
+    info = kb.alert(alert)
+    entry = _entry(tables, kb, action, origin, code, info["label"] or info["message"], tables.shapes_by_alert[alert].iri)
+    entry["evidence"] = list(kb.evidence(alert))
+    return entry
+
+
+def contradictory_entry(tables: PlanTables, kb, action: str, origin: str) -> dict[str, Any]:
+    return _entry(tables, kb, action, origin, "needs-data",
+                  "the record is contradictory: resolve the conflicting facts before the plan can be judged", None)
+
+
+def raised_by(tables: PlanTables, entry: dict[str, Any], origin: str) -> tuple[str, str] | None:
+    """The (alert IRI, detail) a non-shape verdict raises, if its verdict names an alert."""
+    alert = tables.verdict(entry["verdict"]).alert
+    return (alert, f"{entry['action']} ({origin}): {entry['verdict']}: {entry['reason']}") if alert else None
+
+
+def advising_alert(action: str, alerts: Sequence[Item]) -> str | None:
+    """The first applicable alert that names the action (step 4), if any."""
+    return next((alert.iri for alert in alerts if action in alert.actions), None)
+
+
 def judge(tables: PlanTables, kb, ctx: PlanContext) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-    """The plan entries of one patient and the (alert IRI, detail) pairs the verdicts raise."""
+    """The plan entries of one patient and the (alert IRI, detail) pairs the verdicts raise.
+
+    Each entry is a function of the action, its origin and the few patient facts named in the
+    step functions' parameters; :mod:`guidekg.decision.memo` memoises them on exactly those."""
     entries: list[dict[str, Any]] = []
     raised: list[tuple[str, str]] = []
     proposing = [r for r in ctx.recs if r.proposes]
     avoiding = [r for r in ctx.recs if r.avoid and not r.judged_by]
     proposed = {a for r in proposing for a in r.actions}
     for action, origin in (ctx.entries if ctx.entries is not None else plan_entries(ctx.record)):
-        name = tables.labels.get(action, curie(action))
         shaped = shape_verdicts(tables, action, ctx.fired)
         if shaped:
             _, code, alert = shaped[0]
-            info = kb.alert(alert)
-            entry = _entry(tables, kb, action, origin, code, info["label"] or info["message"], tables.shapes_by_alert[alert].iri)
-            entry["evidence"] = list(kb.evidence(alert))
-            entries.append(entry)
+            entries.append(shaped_entry(tables, kb, action, origin, code, alert))
             continue
         if ctx.contradictory:
-            entry = _entry(tables, kb, action, origin, "needs-data",
-                           "the record is contradictory: resolve the conflicting facts before the plan can be judged", None)
+            entry = contradictory_entry(tables, kb, action, origin)
         else:
-            entry = _judge_by_recommendations(tables, kb, action, origin, name, ctx, proposing, avoiding, proposed)
+            entry = judge_by_recommendations(tables, kb, action, origin, ctx.recs, advising_alert(action, ctx.alerts),
+                                             proposing, avoiding, proposed)
         entries.append(entry)
-        alert = tables.verdict(entry["verdict"]).alert
-        if alert:
-            raised.append((alert, f"{entry['action']} ({origin}): {entry['verdict']}: {entry['reason']}"))
+        if (pair := raised_by(tables, entry, origin)) is not None:
+            raised.append(pair)
     return entries, raised
 
 
-def _judge_by_recommendations(tables: PlanTables, kb, action: str, origin: str, name: str, ctx: PlanContext,
-                              proposing: Sequence[Item], avoiding: Sequence[Item], proposed: set[str]) -> dict[str, Any]:
+def judge_by_recommendations(tables: PlanTables, kb, action: str, origin: str, recs: Sequence[Item], advising: str | None,
+                             proposing: Sequence[Item], avoiding: Sequence[Item], proposed: set[str]) -> dict[str, Any]:
+    """Steps 2-6. ``proposing``, ``avoiding`` and ``proposed`` are derived from ``recs``;
+    ``advising`` is :func:`advising_alert` of the patient's applicable alerts."""
+    name = tables.labels.get(action, curie(action))
     avoided_too = tables.links.get(action, frozenset())  # avoiding B avoids the compatible ways of doing B
     for rec in avoiding:
         if action in rec.actions or rec.actions & avoided_too:
@@ -127,11 +152,10 @@ def _judge_by_recommendations(tables: PlanTables, kb, action: str, origin: str, 
         rec = next(r for r in proposing if other in r.actions)
         return _entry(tables, kb, action, origin, "consistent",
                       f"compatible with the recommended {_label(tables, kb, other)}", rec.iri)
-    for alert in ctx.alerts:
-        if action in alert.actions:
-            return _entry(tables, kb, action, origin, "consistent", f"{name} is advised by an alert for this patient", alert.iri)
+    if advising is not None:
+        return _entry(tables, kb, action, origin, "consistent", f"{name} is advised by an alert for this patient", advising)
     categories = tables.categories.get(action, frozenset())
-    for rec in ctx.recs:
+    for rec in recs:
         if rec.precedes & categories:
             return _entry(tables, kb, action, origin, "needs-data",
                           f"{rec.label or curie(rec.iri)} comes first: no {', '.join(sorted(rec.precedes & categories))} "

@@ -128,6 +128,7 @@ class CompiledEvaluator:
         self._numbers: dict[Literal, Decimal | None] = {}
         self._constants: list[Any] = []
         order, self._acyclic = self._order()
+        self.order: list[str] = order  # the mask classifier (atoms.py) reuses it
         self.source = self._generate(order)
         namespace: dict[str, Any] = {"K": self._constants, "E": _EMPTY}
         exec(compile(self.source, "<guidekg compiled class definitions>", "exec"), namespace)  # noqa: S102
