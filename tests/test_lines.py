@@ -80,3 +80,23 @@ def test_the_caches_stay_bounded(results, monkeypatch):
     for result in results:
         assert lines.render_line(result) == render_ndjson_line(result)
     assert all(len(c) <= 5 for c in (lines._RECOMMENDATIONS, lines._ALERTS, lines._EVIDENCE, lines._NAMES))
+
+
+def test_an_entry_or_alert_changed_in_place_after_rendering_is_rendered_as_it_is_now(results):
+    """Plan entries are shared between patients and remembered by object: a change made to the
+    same object afterwards (values, evidence, key order, details) must show."""
+    result = copy.deepcopy(next(r for r in results if any(e["evidence"] for e in r.plan) and r.alerts))
+    assert lines.render_line(result) == render_ndjson_line(result)
+    entry = next(e for e in result.plan if e["evidence"])
+    entry["reason"] = "changed in place"
+    assert lines.render_line(result) == render_ndjson_line(result)
+    entry["evidence"].append({"id": "gk:Ref_New", "citation": "added in place"})
+    assert lines.render_line(result) == render_ndjson_line(result)
+    reason = entry.pop("reason")
+    entry["reason"] = reason  # same content, other key order
+    assert lines.render_line(result) == render_ndjson_line(result)
+    alert = result.alerts[0]
+    alert.setdefault("details", []).append("a detail added in place")
+    assert lines.render_line(result) == render_ndjson_line(result)
+    alert["evidence"] = []  # knowledge part changed in place
+    assert lines.render_line(result) == render_ndjson_line(result)
