@@ -156,6 +156,9 @@ def warm(reasoner: str) -> None:
 
     vocabulary()
     compile_validator()
+    # What every chunk imports, imported (and byte-compiled) here once instead of in each worker
+    from . import fastvalidate_sparql, recommend  # noqa: F401
+    from .export import compact  # noqa: F401
     kb = knowledge()
     _ = kb.treatment_classes, kb.alert_classes
     engine = _engine(reasoner, get_reasoner)
