@@ -27,7 +27,7 @@ from typing import Any, TextIO
 from .batch_ids import _Duplicates  # noqa: F401  (re-exported: tests and callers import it from here)
 from .batch_input import CHUNK_SIZE, Chunk, _records, chunks  # noqa: F401
 from .export.lines import render_line
-from .spool import Spooled, copy_out, spool_folder, spool_lines, spool_path, write_lines
+from .spool import Spooled, hand_over, spool_folder, spool_lines, spool_path, write_lines
 from .vocabulary import vocabulary
 
 
@@ -111,17 +111,18 @@ def chunk_lines(chunk: Chunk, reasoner: str = "fast", explain: bool = False, com
 _CLASS_RECS: dict[str, list[str]] = {}
 
 
-def process_chunk(chunk: Chunk, reasoner: str = "fast", explain: bool = False) -> tuple[str, dict[str, int]]:
+def process_chunk(chunk: Chunk, reasoner: str = "fast", explain: bool = False,
+                  compact: bool = False) -> tuple[str, dict[str, Any]]:
     """Assess one chunk; returns its NDJSON text and status counts."""
-    lines, counts = chunk_lines(chunk, reasoner, explain)
+    lines, counts = chunk_lines(chunk, reasoner, explain, compact)
     return "\n".join(lines) + "\n", counts
 
 
 def _process_chunk_encoded(chunk: Chunk, reasoner: str = "fast", explain: bool = False,
                            compact: bool = False) -> tuple[bytes, dict[str, Any]]:
-    """A chunk's lines as UTF-8 bytes: what a Spark executor returns to the driver."""
-    lines, counts = chunk_lines(chunk, reasoner, explain, compact)
-    return ("\n".join(lines) + "\n").encode("utf-8"), counts
+    """A chunk's NDJSON as UTF-8 bytes: what a Spark executor returns to the driver."""
+    text, counts = process_chunk(chunk, reasoner, explain, compact)
+    return text.encode("utf-8"), counts
 
 
 def _process_chunk_spooled(chunk: Chunk, reasoner: str, explain: bool, compact: bool, arrow: bool,
@@ -255,13 +256,7 @@ def run_batch(inputs: Iterable[str | Path], out: TextIO, reasoner: str = "fast",
 def _emit(data: Any, out: Any, binary: Any) -> None:
     """One chunk's output to ``out``: bytes, a spooled file, lines, or an Arrow table."""
     if isinstance(data, Spooled):
-        if data.arrow:
-            try:
-                out.write_ipc(data.path)
-            finally:
-                os.unlink(data.path)
-        else:
-            copy_out(data.path, binary, out)
+        hand_over(data, out, binary)
     elif isinstance(data, bytes):
         if binary is not None:
             binary.write(data)

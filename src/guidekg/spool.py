@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 _BUFFER = 1 << 20  # a spooled file's write buffer: few system calls, allocated once a chunk
 
@@ -91,10 +91,22 @@ def spool_path(folder: str, suffix: str) -> str:
 
 def spool_lines(folder: str, lines: Sequence[str]) -> str:
     """Write ``lines`` to a new file in ``folder``; its path (runs in a worker)."""
-    fd, path = tempfile.mkstemp(suffix=".ndjson", dir=folder)
-    with os.fdopen(fd, "wb", buffering=_BUFFER) as handle:
+    path = spool_path(folder, ".ndjson")
+    with open(path, "wb", buffering=_BUFFER) as handle:
         write_lines(handle, lines)
     return path
+
+
+def hand_over(spooled: Spooled, out: Any, binary: BinaryIO | None) -> None:
+    """Append a worker's spooled chunk to the output and delete the file: an Arrow IPC file to
+    the Parquet sink (``out.write_ipc``), NDJSON through :func:`copy_out`."""
+    if not spooled.arrow:
+        copy_out(spooled.path, binary, out)
+        return
+    try:
+        out.write_ipc(spooled.path)
+    finally:
+        Path(spooled.path).unlink(missing_ok=True)
 
 
 def copy_out(path: str, binary: BinaryIO | None, text: object | None = None) -> None:
