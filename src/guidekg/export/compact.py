@@ -24,6 +24,8 @@ import hashlib
 import json
 from typing import Any
 
+from .remembered import remembered
+
 FORMAT = "guidekg-compact/1"
 
 Dictionary = dict[str, dict[str, Any]]
@@ -47,18 +49,13 @@ _KEYS: dict[tuple[str, ...], tuple[list[dict[str, Any]], str]] = {}  # evidence 
 def _evidence_key(evidence: list[dict[str, Any]]) -> str:
     """The content key of an evidence list. Hashing its sorted JSON cost ~0.03 ms a patient, and a
     population has a few hundred distinct lists: the key is remembered by the list's ids and used
-    only for an equal list (anything else is hashed)."""
+    only for an equal list (:mod:`guidekg.export.remembered`; anything else is hashed)."""
     try:
         ids = tuple(item["id"] for item in evidence)
-        cached = _KEYS.get(ids)
-    except (TypeError, KeyError):
+        hash(ids)
+    except (TypeError, KeyError):  # not a list of knowledge items (or an unhashable id): no key
         return _content_key(evidence)
-    if cached is not None and cached[0] == evidence:
-        return cached[1]
-    key = _content_key(evidence)
-    if cached is None and len(_KEYS) < 10_000:
-        _KEYS[ids] = (list(evidence), key)
-    return key
+    return remembered(_KEYS, ids, evidence, _content_key, 10_000)
 
 
 def compact_row(full: dict[str, Any], class_recommendations: dict[str, list[str]], into: Dictionary) -> dict[str, Any]:

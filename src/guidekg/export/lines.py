@@ -26,20 +26,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .remembered import remembered
+
 _DUMP = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
 _STRING = json.encoder.encode_basestring  # what that encoder does with a str (ensure_ascii=False)
 _LIMIT = 10_000  # entries per cache; a population has a few hundred distinct combinations
 
-# Each cache holds the value beside its text, and a text is used only when the value is equal:
-# equal values encode equally (the knowledge holds str, int, bool, None, lists and dicts, never
-# a float equal to an int), and a result built from other knowledge is encoded in full.
+# Each cache holds the value beside its text, and a text is used only when the value is equal
+# (guidekg.export.remembered): a result built from other knowledge is encoded in full.
 _RECOMMENDATIONS: dict[tuple[str, ...], tuple[list, str]] = {}  # (classes, '|', recommendation ids)
 _ALERTS: dict[tuple[str, tuple[str, ...]], tuple[tuple, str]] = {}  # (id, keys) -> (knowledge values, JSON less '}')
 _EVIDENCE: dict[tuple[str, ...], tuple[list, str]] = {}  # evidence ids in order
 _WHOLE_ALERTS: dict[tuple, tuple[tuple, str]] = {}  # (id, keys, raised_by, details) -> (knowledge values, JSON)
 _ENTRIES: dict[int, tuple[dict, tuple, dict, str]] = {}  # id(entry) -> (entry, its keys, a copy, JSON)
 
-_ALERT_TAIL = ("raised_by", "details")  # the fields _alerts_for adds per patient
+_ALERT_TAIL = ("raised_by", "details")  # the fields decision.memo.PlanMemo.alerts adds per patient
 _HEAD = ("patient", "status", "treatment_classes")
 
 
@@ -73,15 +74,10 @@ def _value(value: Any) -> str:
 def _evidence(items: list[dict[str, Any]]) -> str:
     try:
         key = tuple(item["id"] for item in items)
-        cached = _EVIDENCE.get(key)
-    except (TypeError, KeyError):  # not a list of knowledge items: no key
+        hash(key)
+    except (TypeError, KeyError):  # not a list of knowledge items (or an unhashable id): no key
         return _DUMP(items)
-    if cached is not None and cached[0] == items:
-        return cached[1]
-    text = _DUMP(items)
-    if cached is None:
-        _remember(_EVIDENCE, key, (list(items), text))
-    return text
+    return remembered(_EVIDENCE, key, items, _DUMP, _LIMIT)
 
 
 def _alert_text(alert: dict[str, Any], keys: tuple[str, ...]) -> tuple[tuple | None, str]:
@@ -162,13 +158,7 @@ def render_line(result: Any, explain: bool = False) -> str:
         return _DUMP(data)
     recommendations = data["recommendations"]
     key = (*result.treatment_classes, "|", *(r["id"] for r in recommendations))
-    cached = _RECOMMENDATIONS.get(key)
-    if cached is not None and cached[0] == recommendations:
-        recs = cached[1]
-    else:
-        recs = _DUMP(recommendations)
-        if cached is None:
-            _remember(_RECOMMENDATIONS, key, (list(recommendations), recs))
+    recs = remembered(_RECOMMENDATIONS, key, recommendations, _DUMP, _LIMIT)
     parts = [_DUMP({k: data[k] for k in _HEAD})[:-1], ',"recommendations":', recs]
     for name in keys[4:]:
         value = data[name]
